@@ -1,1 +1,16 @@
-//! placeholder
+//! Code both bridge services share: configuration, the change event that
+//! travels on RabbitMQ, the Redis key scheme, the queue topology and
+//! publisher, the tenant registry with its secrets, and the SCIM →
+//! Freshservice field mapping.
+//!
+//! Nothing here talks HTTP; the ingress and the worker own their edges.
+
+pub mod config;
+pub mod crypto;
+pub mod event;
+pub mod keys;
+pub mod mapping;
+pub mod queue;
+pub mod redis_conn;
+pub mod telemetry;
+pub mod tenant;

@@ -1,0 +1,157 @@
+//! The Redis key scheme. Every key that belongs to a tenant carries the
+//! tenant id as a hash tag (`{tenant}`), so all of one tenant's keys live in
+//! one Redis Cluster slot and multi-key scripts work unchanged (invariant 10).
+//!
+//! Only a handful of registry keys (token → tenant, domain → tenant, the
+//! tenant set) are global; they are always used one key at a time.
+
+/// Builds key names under a configurable prefix (`BRIDGE_KEY_PREFIX`).
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn t(&self, tenant: &str, rest: &str) -> String {
+        format!("{}:{{{}}}:{}", self.prefix, tenant, rest)
+    }
+
+    // --- global registry -------------------------------------------------
+
+    /// Set of all tenant ids (the sweeper walks it).
+    pub fn tenants(&self) -> String {
+        format!("{}:tenants", self.prefix)
+    }
+    /// sha256(bearer token) → tenant id.
+    pub fn token(&self, token_hash: &str) -> String {
+        format!("{}:token:{}", self.prefix, token_hash)
+    }
+    /// Freshservice domain → tenant id (one tenant per account).
+    pub fn domain(&self, domain: &str) -> String {
+        format!("{}:domain:{}", self.prefix, domain)
+    }
+
+    // --- per tenant ------------------------------------------------------
+
+    /// Hash: the tenant's record (domain, encrypted key, budget, state).
+    pub fn tenant(&self, tenant: &str) -> String {
+        self.t(tenant, "tenant")
+    }
+    /// Hash: one SCIM user (`doc`, `version`, `created`, `modified`, `seq`).
+    pub fn user(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("user:{id}"))
+    }
+    /// Sorted set of user ids by creation sequence: stable list order.
+    pub fn users(&self, tenant: &str) -> String {
+        self.t(tenant, "users")
+    }
+    /// Counter that gives each new user its creation sequence.
+    pub fn user_seq(&self, tenant: &str) -> String {
+        self.t(tenant, "user_seq")
+    }
+    /// Hash: lower-cased userName → id.
+    pub fn idx_username(&self, tenant: &str) -> String {
+        self.t(tenant, "idx:userName")
+    }
+    /// Hash: externalId → id.
+    pub fn idx_external_id(&self, tenant: &str) -> String {
+        self.t(tenant, "idx:externalId")
+    }
+    /// Hash: lower-cased email → JSON array of the ids carrying it.
+    pub fn idx_email(&self, tenant: &str) -> String {
+        self.t(tenant, "idx:email")
+    }
+    /// Sorted set: user id → time (ms) of a write whose event is not yet
+    /// confirmed by the broker. The sweeper re-publishes old entries.
+    pub fn unpublished(&self, tenant: &str) -> String {
+        self.t(tenant, "unpublished")
+    }
+    /// Hash: the worker's sync status of one user (applied version,
+    /// requester id, applied snapshot, last error, attempts, time).
+    pub fn sync(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("sync:{id}"))
+    }
+    /// Hash: SCIM id → Freshservice requester id.
+    pub fn map_requester(&self, tenant: &str) -> String {
+        self.t(tenant, "map:requester")
+    }
+    /// Hash: Freshservice requester id → SCIM id.
+    pub fn map_scim(&self, tenant: &str) -> String {
+        self.t(tenant, "map:scim")
+    }
+    /// String with PX: the worker holding a user, with its fencing version.
+    pub fn lease(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("lease:{id}"))
+    }
+    /// The tenant's shared API budget (GCRA state).
+    pub fn rate(&self, tenant: &str) -> String {
+        self.t(tenant, "rate")
+    }
+    /// String with PX: set while the tenant is paused after a 429.
+    pub fn pause(&self, tenant: &str) -> String {
+        self.t(tenant, "pause")
+    }
+    /// Sets of user ids by sync outcome, for the status page's counts.
+    pub fn failed(&self, tenant: &str) -> String {
+        self.t(tenant, "failed")
+    }
+    /// Cached Freshservice requester fields (JSON) for this tenant.
+    pub fn requester_fields(&self, tenant: &str) -> String {
+        self.t(tenant, "requester_fields")
+    }
+    /// Counter handing out fencing tokens for one user's lease: each lease
+    /// holder gets a larger number than the one before.
+    pub fn lease_fence(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("fence:{id}"))
+    }
+    /// Hash: what the worker learned about the tenant's Freshservice account
+    /// (e.g. `external_id` = `rejected` when the account refuses that field).
+    pub fn account_flags(&self, tenant: &str) -> String {
+        self.t(tenant, "account_flags")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_keys_share_one_hash_tag() {
+        let k = Keys::new("fsb");
+        let tag = |s: String| {
+            let a = s.find('{').unwrap();
+            let b = s[a..].find('}').unwrap() + a;
+            s[a + 1..b].to_string()
+        };
+        for key in [
+            k.tenant("t1"),
+            k.user("t1", "u"),
+            k.users("t1"),
+            k.idx_username("t1"),
+            k.idx_email("t1"),
+            k.unpublished("t1"),
+            k.sync("t1", "u"),
+            k.map_requester("t1"),
+            k.lease("t1", "u"),
+            k.rate("t1"),
+            k.lease_fence("t1", "u"),
+            k.account_flags("t1"),
+            k.failed("t1"),
+            k.pause("t1"),
+            k.requester_fields("t1"),
+        ] {
+            assert_eq!(tag(key.clone()), "t1", "{key}");
+            assert!(key.starts_with("fsb:"));
+        }
+    }
+}

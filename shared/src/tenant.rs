@@ -1,0 +1,479 @@
+//! The tenant registry: one tenant per Freshservice account, reached by the
+//! bearer token Okta presents.
+//!
+//! The token is stored only as its SHA-256 hash and the API key only
+//! encrypted under the master key (invariant 7). The registry's global keys
+//! (token → tenant, domain → tenant) are single-key lookups; everything else
+//! about a tenant lives under its `{tenant}` hash tag.
+
+use redis::{aio::ConnectionManager, AsyncCommands};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    crypto::{self, CryptoError, MasterKey},
+    keys::Keys,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("state store unavailable: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("invalid Freshservice domain {0:?}: give the account's subdomain (`acme`), `acme.freshservice.com` or its https URL")]
+    BadDomain(String),
+    #[error("the API key is empty")]
+    EmptyApiKey,
+    #[error("tenant record {0} is incomplete")]
+    Corrupt(String),
+}
+
+/// Whether the bridge may call Freshservice for this tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantState {
+    Active,
+    /// Freshservice answered 401/403; messages are kept until the tenant's
+    /// API key is updated.
+    CredentialsRejected,
+}
+
+impl TenantState {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::CredentialsRejected => "credentials_rejected",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "credentials_rejected" => Self::CredentialsRejected,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// A tenant as stored. The API key stays sealed until [`TenantStore::api_key`].
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: String,
+    /// Freshservice subdomain, e.g. `acme`.
+    pub domain: String,
+    /// Calls per minute the tenant's plan allows; `None` means the default.
+    pub rate_limit_per_min: Option<u32>,
+    pub state: TenantState,
+    /// Why the state is what it is (e.g. Freshservice's 401 text).
+    pub state_reason: Option<String>,
+    pub created_at: String,
+    sealed_api_key: String,
+    token_hash: String,
+}
+
+/// Normalises what an admin types as the domain (`acme`,
+/// `acme.freshservice.com`, `https://acme.freshservice.com/`) to the bare
+/// subdomain, and refuses anything else (this is the SSRF guard: the bridge
+/// only ever calls `FRESHSERVICE_URL_TEMPLATE` filled with `[a-z0-9-]+`).
+pub fn normalize_domain(input: &str) -> Result<String, TenantError> {
+    let mut d = input.trim().to_ascii_lowercase();
+    for scheme in ["https://", "http://"] {
+        if let Some(rest) = d.strip_prefix(scheme) {
+            d = rest.to_string();
+        }
+    }
+    let d = d.trim_end_matches('/');
+    let d = d.strip_suffix(".freshservice.com").unwrap_or(d);
+    let ok = !d.is_empty()
+        && d.len() <= 63
+        && d.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !d.starts_with('-')
+        && !d.ends_with('-');
+    if ok {
+        Ok(d.to_string())
+    } else {
+        Err(TenantError::BadDomain(input.to_string()))
+    }
+}
+
+/// What [`TenantStore::install`] hands back: the tenant and its new token,
+/// which is shown once and never stored in the clear.
+pub struct Installed {
+    pub tenant: Tenant,
+    pub bearer_token: String,
+    /// True when an earlier install of this domain was replaced (its token
+    /// no longer works).
+    pub replaced: bool,
+}
+
+#[derive(Clone)]
+pub struct TenantStore {
+    redis: ConnectionManager,
+    keys: Keys,
+    master: MasterKey,
+}
+
+impl TenantStore {
+    pub fn new(redis: ConnectionManager, keys: Keys, master: MasterKey) -> Self {
+        Self {
+            redis,
+            keys,
+            master,
+        }
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Creates the tenant for `domain`, or re-issues its token (revoking the
+    /// old one) if the domain is already installed.
+    pub async fn install(&self, domain: &str, api_key: &str) -> Result<Installed, TenantError> {
+        let domain = normalize_domain(domain)?;
+        let api_key = api_key.trim();
+        if api_key.is_empty() {
+            return Err(TenantError::EmptyApiKey);
+        }
+        let mut r = self.redis.clone();
+        let existing: Option<String> = r.get(self.keys.domain(&domain)).await?;
+        let (id, replaced) = match existing {
+            Some(id) => (id, true),
+            None => (uuid::Uuid::new_v4().simple().to_string(), false),
+        };
+        let token = crypto::new_bearer_token();
+        let hash = crypto::token_hash(&token);
+        let tkey = self.keys.tenant(&id);
+        let old_hash: Option<String> = r.hget(&tkey, "token_hash").await?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Order matters for crash safety: the record first, then the token
+        // that points at it, then the old token's removal.
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(&tkey, "id", &id)
+            .hset(&tkey, "domain", &domain)
+            .hset(&tkey, "api_key", self.master.encrypt(api_key))
+            .hset(&tkey, "token_hash", &hash)
+            .hset(&tkey, "state", TenantState::Active.as_str())
+            .hdel(&tkey, "state_reason")
+            .cmd("HSETNX")
+            .arg(&tkey)
+            .arg("created_at")
+            .arg(&now)
+            .query_async(&mut r)
+            .await?;
+        let _: () = r.set(self.keys.token(&hash), &id).await?;
+        let _: () = r.set(self.keys.domain(&domain), &id).await?;
+        let _: () = r.sadd(self.keys.tenants(), &id).await?;
+        if let Some(old) = old_hash.filter(|o| o != &hash) {
+            let _: () = r.del(self.keys.token(&old)).await?;
+        }
+        let tenant = self
+            .get(&id)
+            .await?
+            .ok_or_else(|| TenantError::Corrupt(id.clone()))?;
+        Ok(Installed {
+            tenant,
+            bearer_token: token,
+            replaced,
+        })
+    }
+
+    /// The tenant a bearer token belongs to, if any.
+    pub async fn by_token(&self, token: &str) -> Result<Option<Tenant>, TenantError> {
+        let hash = crypto::token_hash(token);
+        let mut r = self.redis.clone();
+        let id: Option<String> = r.get(self.keys.token(&hash)).await?;
+        let Some(id) = id else { return Ok(None) };
+        let Some(t) = self.get(&id).await? else {
+            return Ok(None);
+        };
+        // The lookup above already matched; this constant-time check guards
+        // against a stale token key left by an interrupted re-install.
+        Ok(crypto::hashes_equal(&t.token_hash, &hash).then_some(t))
+    }
+
+    pub async fn by_domain(&self, domain: &str) -> Result<Option<Tenant>, TenantError> {
+        let domain = normalize_domain(domain)?;
+        let mut r = self.redis.clone();
+        let id: Option<String> = r.get(self.keys.domain(&domain)).await?;
+        match id {
+            Some(id) => self.get(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Tenant>, TenantError> {
+        let mut r = self.redis.clone();
+        let h: std::collections::HashMap<String, String> = r.hgetall(self.keys.tenant(id)).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        let field = |k: &str| {
+            h.get(k)
+                .cloned()
+                .ok_or_else(|| TenantError::Corrupt(id.to_string()))
+        };
+        Ok(Some(Tenant {
+            id: id.to_string(),
+            domain: field("domain")?,
+            rate_limit_per_min: h.get("rate_limit_per_min").and_then(|v| v.parse().ok()),
+            state: TenantState::parse(h.get("state").map(String::as_str).unwrap_or("active")),
+            state_reason: h.get("state_reason").cloned(),
+            created_at: h.get("created_at").cloned().unwrap_or_default(),
+            sealed_api_key: field("api_key")?,
+            token_hash: field("token_hash")?,
+        }))
+    }
+
+    /// Decrypts the tenant's Freshservice API key. Never log the result.
+    pub fn api_key(&self, t: &Tenant) -> Result<String, TenantError> {
+        Ok(self.master.decrypt(&t.sealed_api_key)?)
+    }
+
+    pub async fn set_state(
+        &self,
+        id: &str,
+        state: TenantState,
+        reason: Option<&str>,
+    ) -> Result<(), TenantError> {
+        let mut r = self.redis.clone();
+        let tkey = self.keys.tenant(id);
+        let mut p = redis::pipe();
+        p.hset(&tkey, "state", state.as_str());
+        match reason {
+            Some(reason) => p.hset(&tkey, "state_reason", reason),
+            None => p.hdel(&tkey, "state_reason"),
+        };
+        let _: () = p.query_async(&mut r).await?;
+        Ok(())
+    }
+
+    pub async fn set_rate_limit(&self, id: &str, per_min: u32) -> Result<(), TenantError> {
+        let mut r = self.redis.clone();
+        let _: () = r
+            .hset(self.keys.tenant(id), "rate_limit_per_min", per_min)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn ids(&self) -> Result<Vec<String>, TenantError> {
+        let mut r = self.redis.clone();
+        Ok(r.smembers(self.keys.tenants()).await?)
+    }
+
+    /// Every installed tenant, ordered by domain.
+    pub async fn list(&self) -> Result<Vec<Tenant>, TenantError> {
+        let mut out = Vec::new();
+        for id in self.ids().await? {
+            if let Some(t) = self.get(&id).await? {
+                out.push(t);
+            }
+        }
+        out.sort_by(|a, b| a.domain.cmp(&b.domain));
+        Ok(out)
+    }
+
+    /// Whether `candidate` is the tenant's API key. Both sides are hashed
+    /// and compared in constant time; the key itself is never returned.
+    pub fn api_key_matches(&self, t: &Tenant, candidate: &str) -> Result<bool, TenantError> {
+        let stored = self.api_key(t)?;
+        Ok(crypto::hashes_equal(
+            &crypto::token_hash(stored.trim()),
+            &crypto::token_hash(candidate.trim()),
+        ))
+    }
+
+    /// Replaces the tenant's API key (after the caller checked it against
+    /// Freshservice) and makes the tenant active again. The bearer token
+    /// stays valid.
+    pub async fn set_api_key(&self, id: &str, api_key: &str) -> Result<(), TenantError> {
+        let api_key = api_key.trim();
+        if api_key.is_empty() {
+            return Err(TenantError::EmptyApiKey);
+        }
+        let mut r = self.redis.clone();
+        let tkey = self.keys.tenant(id);
+        let _: () = redis::pipe()
+            .atomic()
+            .hset(&tkey, "api_key", self.master.encrypt(api_key))
+            .hset(&tkey, "state", TenantState::Active.as_str())
+            .hdel(&tkey, "state_reason")
+            .query_async(&mut r)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes a tenant: first what lets anyone reach it (its token and
+    /// domain keys, its registry entry), then every key under its
+    /// `{tenant}` hash tag (record, SCIM users, indexes, sync status, id
+    /// mappings, budget, sessions). Events still queued for it are skipped
+    /// by the workers, which find no tenant. Returns false if there was no
+    /// such tenant.
+    ///
+    /// On Redis Cluster, run it against the node holding the tenant's slot
+    /// (the tag keeps all of them together); SCAN is per node.
+    pub async fn uninstall(&self, id: &str) -> Result<bool, TenantError> {
+        let mut r = self.redis.clone();
+        let tkey = self.keys.tenant(id);
+        let (domain, token_hash): (Option<String>, Option<String>) = redis::pipe()
+            .hget(&tkey, "domain")
+            .hget(&tkey, "token_hash")
+            .query_async(&mut r)
+            .await?;
+        let known: bool = r.sismember(self.keys.tenants(), id).await?;
+        if domain.is_none() && token_hash.is_none() && !known {
+            return Ok(false);
+        }
+        if let Some(h) = &token_hash {
+            let _: () = r.del(self.keys.token(h)).await?;
+        }
+        if let Some(d) = &domain {
+            // Only if it still points here (a concurrent re-install of the
+            // same domain keeps its own mapping).
+            let dkey = self.keys.domain(d);
+            let owner: Option<String> = r.get(&dkey).await?;
+            if owner.as_deref() == Some(id) {
+                let _: () = r.del(&dkey).await?;
+            }
+        }
+        let _: () = r.srem(self.keys.tenants(), id).await?;
+        self.delete_tagged(id, "*").await?;
+        Ok(true)
+    }
+
+    /// Deletes the tenant's keys matching `{prefix}:{id}:<pattern>` (glob);
+    /// returns how many were deleted.
+    pub async fn delete_tagged(&self, id: &str, pattern: &str) -> Result<usize, TenantError> {
+        let mut r = self.redis.clone();
+        let glob = format!(
+            "{}:{{{}}}:{}",
+            glob_escape(self.keys.prefix()),
+            glob_escape(id),
+            pattern
+        );
+        let mut cursor: u64 = 0;
+        let mut n = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&glob)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut r)
+                .await?;
+            if !batch.is_empty() {
+                n += batch.len();
+                let _: () = redis::cmd("UNLINK").arg(&batch).query_async(&mut r).await?;
+            }
+            if next == 0 {
+                return Ok(n);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Re-encrypts every tenant's API key under `new`. Safe to run again
+    /// after an interruption: a key already sealed under `new` is counted as
+    /// done, and each write only lands if the stored value is still the one
+    /// that was read (a concurrent install wins).
+    pub async fn rotate_master_key(&self, new: &MasterKey) -> Result<RotationReport, TenantError> {
+        const CAS: &str = r#"
+if redis.call('HGET', KEYS[1], 'api_key') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'api_key', ARGV[2]) return 1
+end
+return 0
+"#;
+        let script = redis::Script::new(CAS);
+        let mut report = RotationReport::default();
+        let mut r = self.redis.clone();
+        for id in self.ids().await? {
+            let tkey = self.keys.tenant(&id);
+            let sealed: Option<String> = r.hget(&tkey, "api_key").await?;
+            let Some(sealed) = sealed else {
+                report.failed.push(id);
+                continue;
+            };
+            let plain = match self.master.decrypt(&sealed) {
+                Ok(p) => p,
+                Err(_) if new.decrypt(&sealed).is_ok() => {
+                    report.already += 1;
+                    continue;
+                }
+                Err(_) => {
+                    report.failed.push(id);
+                    continue;
+                }
+            };
+            let done: i32 = script
+                .key(&tkey)
+                .arg(&sealed)
+                .arg(new.encrypt(&plain))
+                .invoke_async(&mut r)
+                .await?;
+            if done == 1 {
+                report.rotated += 1;
+            } else {
+                report.failed.push(id);
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// What [`TenantStore::rotate_master_key`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RotationReport {
+    /// Re-encrypted under the new key.
+    pub rotated: usize,
+    /// Already under the new key (an earlier, interrupted run).
+    pub already: usize,
+    /// Tenant ids whose key could be read under neither master key, or that
+    /// changed while rotating: run again, or re-install them.
+    pub failed: Vec<String>,
+}
+
+/// Escapes Redis glob metacharacters.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_normalise_or_refuse() {
+        for ok in [
+            "acme",
+            "ACME",
+            "acme.freshservice.com",
+            "https://acme.freshservice.com/",
+            " acme-it ",
+        ] {
+            assert!(normalize_domain(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            normalize_domain("https://Acme.freshservice.com/").unwrap(),
+            "acme"
+        );
+        for bad in [
+            "",
+            "acme.evil.com",
+            "127.0.0.1",
+            "a/b",
+            "acme.freshservice.com.evil",
+            "-x",
+            "a b",
+            "a@b",
+        ] {
+            assert!(normalize_domain(bad).is_err(), "{bad}");
+        }
+    }
+}
