@@ -1,0 +1,8 @@
+//! Unit and property tests of the SCIM core, one file per module.
+
+mod discovery;
+mod filter;
+mod list;
+mod patch;
+mod props;
+mod user;
