@@ -1,0 +1,125 @@
+//! SCIM discovery endpoints (`/ServiceProviderConfig`, `/ResourceTypes`,
+//! `/Schemas`). Okta does not call them, but other clients and compliance
+//! checkers do. With a valid token, the User schema lists the tenant's
+//! Freshservice custom fields under `custom_fields`.
+
+use axum::{
+    extract::{FromRequestParts, Path, State},
+    http::{request::Parts, StatusCode},
+    response::Response,
+    routing::get,
+    Router,
+};
+use redis::AsyncCommands;
+use serde_json::Value;
+
+use super::{auth::ScimTenant, scim_response, users::MAX_PAGE, AppState};
+use crate::scim::{discovery, error::ScimError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{name}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
+}
+
+/// A tenant if the request carries a valid token; discovery works without.
+pub struct MaybeTenant(Option<shared::tenant::Tenant>);
+
+impl FromRequestParts<AppState> for MaybeTenant {
+    type Rejection = ScimError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
+        if parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .is_none()
+        {
+            return Ok(MaybeTenant(None));
+        }
+        ScimTenant::from_request_parts(parts, state)
+            .await
+            .map(|t| MaybeTenant(Some(t.0)))
+    }
+}
+
+async fn service_provider_config(State(state): State<AppState>) -> Response {
+    scim_response(
+        StatusCode::OK,
+        discovery::service_provider_config(&state.scim_base(), MAX_PAGE),
+    )
+}
+
+async fn resource_types(State(state): State<AppState>) -> Response {
+    scim_response(
+        StatusCode::OK,
+        discovery::resource_types(&state.scim_base()),
+    )
+}
+
+async fn resource_type(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ScimError> {
+    let all = discovery::resource_types(&state.scim_base());
+    all["Resources"]
+        .as_array()
+        .and_then(|rs| {
+            rs.iter()
+                .find(|r| r["id"].as_str() == Some(name.as_str()))
+                .cloned()
+        })
+        .map(|r| scim_response(StatusCode::OK, r))
+        .ok_or_else(|| ScimError::not_found(format!("no resource type {name:?}")))
+}
+
+/// The tenant's custom requester fields, from the workers' cache of
+/// Freshservice's `/requester_fields` (empty until a worker has read it).
+async fn custom_fields(
+    state: &AppState,
+    tenant: &Option<shared::tenant::Tenant>,
+) -> Vec<discovery::CustomFieldSchema> {
+    let Some(t) = tenant else { return vec![] };
+    let key = state.tenants.keys().requester_fields(&t.id);
+    let cached: Option<String> = state.redis.clone().get(key).await.unwrap_or(None);
+    let Some(json) = cached.and_then(|c| serde_json::from_str::<Value>(&c).ok()) else {
+        return vec![];
+    };
+    let fields = shared::mapping::AccountFields::from_requester_fields(&json);
+    fields
+        .custom
+        .iter()
+        .map(|f| {
+            use shared::mapping::CustomKind as K;
+            discovery::CustomFieldSchema {
+                name: f.name.clone(),
+                label: f.label.clone(),
+                scim_type: match f.kind {
+                    K::Number => "integer",
+                    K::Decimal => "decimal",
+                    K::Checkbox => "boolean",
+                    K::Date => "dateTime",
+                    _ => "string",
+                },
+                canonical_values: f.choices.clone(),
+            }
+        })
+        .collect()
+}
+
+async fn schemas(State(state): State<AppState>, MaybeTenant(t): MaybeTenant) -> Response {
+    let custom = custom_fields(&state, &t).await;
+    scim_response(StatusCode::OK, discovery::schemas(&custom))
+}
+
+async fn schema(
+    State(state): State<AppState>,
+    MaybeTenant(t): MaybeTenant,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
+    let custom = custom_fields(&state, &t).await;
+    discovery::schema_by_id(&custom, &id)
+        .map(|s| scim_response(StatusCode::OK, s))
+        .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))
+}

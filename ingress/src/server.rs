@@ -1,0 +1,90 @@
+//! Starting the ingress: connect to Redis and RabbitMQ, build the state,
+//! serve HTTP, run the sweeper, and shut down gracefully on a signal.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use shared::{
+    config::IngressConfig, keys::Keys, queue::Publisher, queue::Topology, tenant::TenantStore,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    http::{router, AppState},
+    outbox::Outbox,
+    store::UserStore,
+};
+
+/// Builds the shared state. Fails only if Redis is unreachable at start;
+/// later outages are answered with 503 and heal on their own.
+pub async fn state(config: IngressConfig) -> anyhow::Result<AppState> {
+    let redis = shared::redis_conn::connect(&config.common.redis_url)
+        .await
+        .with_context(|| "connecting to Redis (REDIS_URL)")?;
+    let keys = Keys::new(config.common.key_prefix.clone());
+    let tenants = TenantStore::new(
+        redis.clone(),
+        keys.clone(),
+        config.common.master_key.clone(),
+    );
+    let users = UserStore::new(redis.clone(), keys);
+    let publisher = Arc::new(Publisher::new(
+        config.common.amqp_url.clone(),
+        Topology::new(config.common.queue_prefix.clone()),
+        config.publish_timeout,
+    ));
+    // Connect eagerly so a bad AMQP_URL shows at start, but do not fail:
+    // the publisher reconnects and requests answer 503 meanwhile.
+    if !publisher.is_connected().await {
+        tracing::warn!("message broker not reachable yet; SCIM writes answer 503 until it is");
+    }
+    let outbox = Outbox::new(publisher, users.clone());
+    Ok(AppState {
+        config: Arc::new(config),
+        tenants,
+        users,
+        outbox,
+        redis,
+    })
+}
+
+/// A running ingress (for tests and `main`).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub stop: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Binds `config.addr` (port 0 picks a free one) and serves until `stop`.
+pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding INGRESS_ADDR {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.public_base_url.ends_with(":0") {
+        config.public_base_url = format!("http://{addr}");
+    }
+    let (interval, grace) = (config.sweep_interval, config.sweep_grace);
+    let state = state(config).await?;
+    let stop = CancellationToken::new();
+    tokio::spawn(state.outbox.clone().run_sweeper(
+        state.tenants.clone(),
+        interval,
+        grace,
+        stop.clone(),
+    ));
+    let app = router(state);
+    let shutdown = stop.clone();
+    let handle = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("HTTP server")
+    });
+    tracing::info!(%addr, "ingress listening");
+    Ok(Running { addr, stop, handle })
+}

@@ -1,0 +1,134 @@
+//! Lua scripts that make each SCIM write atomic in Redis: version bump,
+//! document, indexes and outbox entry change together or not at all
+//! (invariants 1 and 3). All keys of one call share the `{tenant}` hash tag.
+//!
+//! KEYS (every script): 1 user hash, 2 users zset (list order), 3 userName
+//! index, 4 externalId index, 5 email index (hash: email → JSON id list),
+//! 6 outbox zset, 7 creation-sequence counter.
+
+/// Shared helpers: index maintenance for one user.
+const INDEX_FNS: &str = r#"
+local function email_add(k, email, id)
+  local cur = redis.call('HGET', k, email)
+  local ids = cur and cjson.decode(cur) or {}
+  for _, v in ipairs(ids) do if v == id then return end end
+  table.insert(ids, id)
+  redis.call('HSET', k, email, cjson.encode(ids))
+end
+local function email_del(k, email, id)
+  local cur = redis.call('HGET', k, email)
+  if not cur then return end
+  local ids, out = cjson.decode(cur), {}
+  for _, v in ipairs(ids) do if v ~= id then table.insert(out, v) end end
+  if #out == 0 then redis.call('HDEL', k, email) else redis.call('HSET', k, email, cjson.encode(out)) end
+end
+local function unindex(id)
+  local old = redis.call('HMGET', KEYS[1], 'user_name', 'external_id', 'emails')
+  if old[1] then redis.call('HDEL', KEYS[3], old[1]) end
+  if old[2] and old[2] ~= '' then
+    if redis.call('HGET', KEYS[4], old[2]) == id then redis.call('HDEL', KEYS[4], old[2]) end
+  end
+  if old[3] then for _, e in ipairs(cjson.decode(old[3])) do email_del(KEYS[5], e, id) end end
+end
+local function index(id, user_name, external_id, emails_json)
+  redis.call('HSET', KEYS[3], user_name, id)
+  if external_id ~= '' then redis.call('HSET', KEYS[4], external_id, id) end
+  for _, e in ipairs(cjson.decode(emails_json)) do email_add(KEYS[5], e, id) end
+end
+"#;
+
+/// Create. ARGV: id, doc, user_name (lower), external_id, emails (JSON),
+/// now (RFC 3339), now_ms.
+/// Returns {'ok', version, seq} or {'exists', other_id}.
+pub fn create() -> String {
+    format!(
+        "{INDEX_FNS}{}",
+        r#"
+local id = ARGV[1]
+local taken = redis.call('HGET', KEYS[3], ARGV[3])
+if taken then return {'exists', taken} end
+local seq = redis.call('INCR', KEYS[7])
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'version', 1, 'created', ARGV[6], 'modified', ARGV[6],
+  'seq', seq, 'user_name', ARGV[3], 'external_id', ARGV[4], 'emails', ARGV[5], 'deleted', 0)
+redis.call('ZADD', KEYS[2], seq, id)
+index(id, ARGV[3], ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[6], ARGV[7], id)
+return {'ok', 1, seq}
+"#
+    )
+}
+
+/// Replace the document of an existing user. ARGV: id, doc, user_name,
+/// external_id, emails, now, now_ms, expected version ('' = any).
+/// Returns {'ok', version} | {'missing'} | {'precondition', version} |
+/// {'exists', other_id}.
+pub fn replace() -> String {
+    format!(
+        "{INDEX_FNS}{}",
+        r#"
+local id = ARGV[1]
+local cur = redis.call('HMGET', KEYS[1], 'version', 'deleted')
+if not cur[1] or cur[2] == '1' then return {'missing'} end
+if ARGV[8] ~= '' and ARGV[8] ~= cur[1] then return {'precondition', tonumber(cur[1])} end
+local taken = redis.call('HGET', KEYS[3], ARGV[3])
+if taken and taken ~= id then return {'exists', taken} end
+unindex(id)
+local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'modified', ARGV[6],
+  'user_name', ARGV[3], 'external_id', ARGV[4], 'emails', ARGV[5])
+index(id, ARGV[3], ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[6], ARGV[7], id)
+return {'ok', v}
+"#
+    )
+}
+
+/// SCIM DELETE: the user disappears from SCIM reads and indexes, the hash
+/// stays (flagged) so the worker can still converge Freshservice.
+/// ARGV: id, now, now_ms, expected version ('' = any).
+/// Returns {'ok', version} | {'missing'} | {'precondition', version}.
+pub fn delete() -> String {
+    format!(
+        "{INDEX_FNS}{}",
+        r#"
+local id = ARGV[1]
+local cur = redis.call('HMGET', KEYS[1], 'version', 'deleted')
+if not cur[1] or cur[2] == '1' then return {'missing'} end
+if ARGV[4] ~= '' and ARGV[4] ~= cur[1] then return {'precondition', tonumber(cur[1])} end
+unindex(id)
+redis.call('ZREM', KEYS[2], id)
+local v = redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[1], 'deleted', 1, 'modified', ARGV[2])
+redis.call('HDEL', KEYS[1], 'user_name', 'external_id', 'emails')
+redis.call('ZADD', KEYS[6], ARGV[3], id)
+return {'ok', v}
+"#
+    )
+}
+
+/// Undo a create whose event could not be published, so a 503 leaves
+/// nothing behind (invariant 8). Only if nothing wrote after it.
+/// ARGV: id. Returns 1 if removed.
+pub fn rollback_create() -> String {
+    format!(
+        "{INDEX_FNS}{}",
+        r#"
+local id = ARGV[1]
+if redis.call('HGET', KEYS[1], 'version') ~= '1' then return 0 end
+unindex(id)
+redis.call('ZREM', KEYS[2], id)
+redis.call('ZREM', KEYS[6], id)
+redis.call('DEL', KEYS[1])
+return 1
+"#
+    )
+}
+
+/// The broker confirmed the event for `version`: drop the outbox entry
+/// unless a newer write is still waiting for its own confirm.
+/// KEYS: 1 user hash, 2 outbox. ARGV: id, version.
+pub const CONFIRM: &str = r#"
+local v = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if v <= tonumber(ARGV[2]) then redis.call('ZREM', KEYS[2], ARGV[1]) return 1 end
+return 0
+"#;

@@ -1,0 +1,356 @@
+//! `UserStore`: reads and atomic writes of SCIM users for one tenant.
+//!
+//! The document stored is the normalised SCIM User without `id` and `meta`;
+//! those come from the hash's own fields when the resource is rendered.
+
+use std::collections::HashMap;
+
+use redis::{aio::ConnectionManager, AsyncCommands, Script, Value as RValue};
+use serde_json::Value;
+use shared::keys::Keys;
+
+use super::lua;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store unavailable: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("stored user {0} is corrupt")]
+    Corrupt(String),
+}
+
+/// A user as read from Redis.
+#[derive(Clone, Debug)]
+pub struct StoredUser {
+    pub id: String,
+    pub doc: Value,
+    pub version: u64,
+    pub created: String,
+    pub modified: String,
+}
+
+/// The result of a write the store could refuse.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written {
+        version: u64,
+    },
+    /// userName already belongs to another user (its id).
+    UserNameTaken(String),
+    Missing,
+    /// If-Match did not match; the current version.
+    VersionMismatch(u64),
+}
+
+/// The index fields a write maintains, computed by the caller from the doc.
+pub struct IndexFields<'a> {
+    pub user_name_lower: &'a str,
+    pub external_id: Option<&'a str>,
+    pub emails_lower: &'a [String],
+}
+
+#[derive(Clone)]
+pub struct UserStore {
+    redis: ConnectionManager,
+    keys: Keys,
+    create: std::sync::Arc<Script>,
+    replace: std::sync::Arc<Script>,
+    delete: std::sync::Arc<Script>,
+    rollback: std::sync::Arc<Script>,
+    confirm: std::sync::Arc<Script>,
+}
+
+fn now() -> (String, i64) {
+    let t = chrono::Utc::now();
+    (
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        t.timestamp_millis(),
+    )
+}
+
+fn outcome(reply: Vec<RValue>) -> Result<WriteOutcome, StoreError> {
+    let text = |v: &RValue| -> String {
+        match v {
+            RValue::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            RValue::SimpleString(s) => s.clone(),
+            RValue::Int(i) => i.to_string(),
+            _ => String::new(),
+        }
+    };
+    let num = |v: Option<&RValue>| v.map(text).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    match reply.first().map(text).as_deref() {
+        Some("ok") => Ok(WriteOutcome::Written {
+            version: num(reply.get(1)),
+        }),
+        Some("exists") => Ok(WriteOutcome::UserNameTaken(
+            reply.get(1).map(text).unwrap_or_default(),
+        )),
+        Some("missing") => Ok(WriteOutcome::Missing),
+        Some("precondition") => Ok(WriteOutcome::VersionMismatch(num(reply.get(1)))),
+        _ => Err(StoreError::Corrupt("unexpected script reply".into())),
+    }
+}
+
+impl UserStore {
+    pub fn new(redis: ConnectionManager, keys: Keys) -> Self {
+        Self {
+            redis,
+            keys,
+            create: Script::new(&lua::create()).into(),
+            replace: Script::new(&lua::replace()).into(),
+            delete: Script::new(&lua::delete()).into(),
+            rollback: Script::new(&lua::rollback_create()).into(),
+            confirm: Script::new(lua::CONFIRM).into(),
+        }
+    }
+
+    fn write_keys(&self, tenant: &str, id: &str) -> [String; 7] {
+        let k = &self.keys;
+        [
+            k.user(tenant, id),
+            k.users(tenant),
+            k.idx_username(tenant),
+            k.idx_external_id(tenant),
+            k.idx_email(tenant),
+            k.unpublished(tenant),
+            k.user_seq(tenant),
+        ]
+    }
+
+    pub async fn create(
+        &self,
+        tenant: &str,
+        id: &str,
+        doc: &Value,
+        ix: &IndexFields<'_>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let (now, now_ms) = now();
+        let mut inv = self.create.prepare_invoke();
+        for k in self.write_keys(tenant, id) {
+            inv.key(k);
+        }
+        inv.arg(id)
+            .arg(doc.to_string())
+            .arg(ix.user_name_lower)
+            .arg(ix.external_id.unwrap_or(""))
+            .arg(serde_json::to_string(ix.emails_lower).unwrap())
+            .arg(now)
+            .arg(now_ms);
+        let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
+        outcome(reply)
+    }
+
+    pub async fn replace(
+        &self,
+        tenant: &str,
+        id: &str,
+        doc: &Value,
+        ix: &IndexFields<'_>,
+        expected_version: Option<u64>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let (now, now_ms) = now();
+        let mut inv = self.replace.prepare_invoke();
+        for k in self.write_keys(tenant, id) {
+            inv.key(k);
+        }
+        inv.arg(id)
+            .arg(doc.to_string())
+            .arg(ix.user_name_lower)
+            .arg(ix.external_id.unwrap_or(""))
+            .arg(serde_json::to_string(ix.emails_lower).unwrap())
+            .arg(now)
+            .arg(now_ms)
+            .arg(expected_version.map(|v| v.to_string()).unwrap_or_default());
+        let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
+        outcome(reply)
+    }
+
+    pub async fn delete(
+        &self,
+        tenant: &str,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let (now, now_ms) = now();
+        let mut inv = self.delete.prepare_invoke();
+        for k in self.write_keys(tenant, id) {
+            inv.key(k);
+        }
+        inv.arg(id)
+            .arg(now)
+            .arg(now_ms)
+            .arg(expected_version.map(|v| v.to_string()).unwrap_or_default());
+        let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
+        outcome(reply)
+    }
+
+    /// Removes a just-created user whose event could not be published.
+    pub async fn rollback_create(&self, tenant: &str, id: &str) -> Result<bool, StoreError> {
+        let mut inv = self.rollback.prepare_invoke();
+        for k in self.write_keys(tenant, id) {
+            inv.key(k);
+        }
+        inv.arg(id);
+        let removed: i64 = inv.invoke_async(&mut self.redis.clone()).await?;
+        Ok(removed == 1)
+    }
+
+    /// Marks `version` of the user as confirmed by the broker.
+    pub async fn confirm_published(
+        &self,
+        tenant: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let _: i64 = self
+            .confirm
+            .key(self.keys.user(tenant, id))
+            .key(self.keys.unpublished(tenant))
+            .arg(id)
+            .arg(version)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(())
+    }
+
+    /// A live (not deleted) user.
+    pub async fn get(&self, tenant: &str, id: &str) -> Result<Option<StoredUser>, StoreError> {
+        let h: HashMap<String, String> = self
+            .redis
+            .clone()
+            .hgetall(self.keys.user(tenant, id))
+            .await?;
+        if h.is_empty() || h.get("deleted").map(String::as_str) == Some("1") {
+            return Ok(None);
+        }
+        Self::parse(id, h).map(Some)
+    }
+
+    fn parse(id: &str, h: HashMap<String, String>) -> Result<StoredUser, StoreError> {
+        let corrupt = || StoreError::Corrupt(id.to_string());
+        Ok(StoredUser {
+            id: id.to_string(),
+            doc: serde_json::from_str(h.get("doc").ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+            version: h
+                .get("version")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(corrupt)?,
+            created: h.get("created").cloned().unwrap_or_default(),
+            modified: h.get("modified").cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Many users by id, in the given order, skipping any that vanished.
+    pub async fn get_many(
+        &self,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<StoredUser>, StoreError> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.hgetall(self.keys.user(tenant, id));
+        }
+        let rows: Vec<HashMap<String, String>> = pipe.query_async(&mut self.redis.clone()).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id, h) in ids.iter().zip(rows) {
+            if h.is_empty() || h.get("deleted").map(String::as_str) == Some("1") {
+                continue;
+            }
+            out.push(Self::parse(id, h)?);
+        }
+        Ok(out)
+    }
+
+    /// Id by lower-cased userName.
+    pub async fn id_by_user_name(
+        &self,
+        tenant: &str,
+        user_name_lower: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .redis
+            .clone()
+            .hget(self.keys.idx_username(tenant), user_name_lower)
+            .await?)
+    }
+
+    pub async fn id_by_external_id(
+        &self,
+        tenant: &str,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .redis
+            .clone()
+            .hget(self.keys.idx_external_id(tenant), external_id)
+            .await?)
+    }
+
+    pub async fn ids_by_email(
+        &self,
+        tenant: &str,
+        email_lower: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let raw: Option<String> = self
+            .redis
+            .clone()
+            .hget(self.keys.idx_email(tenant), email_lower)
+            .await?;
+        Ok(raw
+            .and_then(|r| serde_json::from_str(&r).ok())
+            .unwrap_or_default())
+    }
+
+    /// Number of live users.
+    pub async fn count(&self, tenant: &str) -> Result<usize, StoreError> {
+        Ok(self.redis.clone().zcard(self.keys.users(tenant)).await?)
+    }
+
+    /// Ids in creation order, `offset`-based (stable across pages).
+    pub async fn page_ids(
+        &self,
+        tenant: &str,
+        offset: usize,
+        count: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        if count == 0 {
+            return Ok(vec![]);
+        }
+        let stop = (offset + count - 1) as isize;
+        Ok(self
+            .redis
+            .clone()
+            .zrange(self.keys.users(tenant), offset as isize, stop)
+            .await?)
+    }
+
+    /// Users whose event was not confirmed before `older_than_ms`.
+    pub async fn unpublished(
+        &self,
+        tenant: &str,
+        older_than_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let ids: Vec<String> = self
+            .redis
+            .clone()
+            .zrangebyscore_limit(
+                self.keys.unpublished(tenant),
+                "-inf",
+                older_than_ms,
+                0,
+                limit as isize,
+            )
+            .await?;
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hget(self.keys.user(tenant, id), "version");
+        }
+        let versions: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
+        Ok(ids
+            .into_iter()
+            .zip(versions)
+            .filter_map(|(id, v)| v.map(|v| (id, v)))
+            .collect())
+    }
+}
