@@ -1,1 +1,363 @@
-//! placeholder
+//! Test harness for end-to-end tests: starts a Freshservice simulator, an
+//! ingress and workers in this process (real HTTP, real Redis, real
+//! RabbitMQ), each test with its own key prefix, queue prefix, simulator
+//! account and tenant, so tests run in parallel without crossing.
+
+use std::{collections::HashMap, future::Future, time::Duration};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+/// A 32-byte master key for tests (never used outside them).
+pub const TEST_MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// What a test wants of its stack.
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    pub workers: usize,
+    /// The simulator account's calls per minute.
+    pub sim_rate_limit: u32,
+    /// The tenant's budget as the bridge knows it (None: the default).
+    pub tenant_rate_limit: Option<u32>,
+    /// Custom requester fields of the simulator account.
+    pub custom_fields: Vec<Value>,
+    /// Extra environment for the worker config (e.g. WORKER_MAX_ATTEMPTS).
+    pub worker_env: HashMap<String, String>,
+    /// Extra environment for the ingress config.
+    pub ingress_env: HashMap<String, String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            sim_rate_limit: 100_000,
+            tenant_rate_limit: Some(100_000),
+            custom_fields: vec![],
+            worker_env: HashMap::new(),
+            ingress_env: HashMap::new(),
+        }
+    }
+}
+
+/// One isolated stack.
+pub struct Stack {
+    pub sim: fssim::Sim,
+    pub ingress: ingress::server::Running,
+    pub workers: Vec<worker::server::Running>,
+    /// e.g. `http://127.0.0.1:PORT/scim/v2`
+    pub scim_base: String,
+    pub token: String,
+    pub tenant_id: String,
+    /// The simulator account (Freshservice subdomain) of this stack.
+    pub domain: String,
+    pub api_key: String,
+    pub prefix: String,
+    pub http: reqwest::Client,
+    env: HashMap<String, String>,
+    _cleanup: Cleanup,
+}
+
+/// Deletes a stack's queues and Redis keys when the test ends, passed or
+/// panicked, so repeated runs leave nothing behind in the shared services.
+struct Cleanup {
+    prefix: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let prefix = self.prefix.clone();
+        // Drop cannot be async and may run inside a runtime: use a thread
+        // with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                rt.block_on(cleanup(&prefix));
+            }
+        })
+        .join();
+    }
+}
+
+async fn cleanup(prefix: &str) {
+    let topology = shared::queue::Topology::new(prefix);
+    let mut queues = vec![topology.changes(), topology.dead()];
+    queues.extend(
+        shared::queue::topology::WAIT_TIERS
+            .iter()
+            .map(|t| topology.wait(*t)),
+    );
+    if let Ok(conn) =
+        lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default()).await
+    {
+        if let Ok(ch) = conn.create_channel().await {
+            for q in queues {
+                let _ = ch
+                    .queue_delete(&q, lapin::options::QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+        let _ = conn.close(200, "test cleanup").await;
+    }
+    if let Ok(client) = redis::Client::open(redis_url()) {
+        if let Ok(mut con) = client.get_multiplexed_async_connection().await {
+            let pattern = format!("{prefix}:*");
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query_async(&mut con)
+                .await
+                .unwrap_or_default();
+            for chunk in keys.chunks(500) {
+                let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut con).await;
+            }
+        }
+    }
+}
+
+fn unique(label: &str) -> String {
+    format!(
+        "{label}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+impl Stack {
+    pub async fn start() -> anyhow::Result<Stack> {
+        Self::start_with(StackOptions::default()).await
+    }
+
+    pub async fn start_with(opts: StackOptions) -> anyhow::Result<Stack> {
+        let sim = fssim::Sim::start().await?;
+        let prefix = unique("t");
+        let domain = unique("acme");
+        let api_key = unique("key");
+        let http = reqwest::Client::new();
+        let resp = http
+            .post(format!("{}/_sim/accounts", sim.base_url))
+            .json(&json!({
+                "domain": domain,
+                "api_keys": [api_key],
+                "rate_limit_per_min": opts.sim_rate_limit,
+                "custom_fields": opts.custom_fields,
+            }))
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("simulator refused the account: {}", resp.text().await?);
+        }
+        let mut env: HashMap<String, String> = [
+            ("REDIS_URL", redis_url()),
+            ("AMQP_URL", amqp_url()),
+            ("BRIDGE_KEY_PREFIX", prefix.clone()),
+            ("BRIDGE_QUEUE_PREFIX", prefix.clone()),
+            ("BRIDGE_MASTER_KEY", TEST_MASTER_KEY.to_string()),
+            ("FRESHSERVICE_URL_TEMPLATE", sim.url_template()),
+            ("INGRESS_ADDR", "127.0.0.1:0".to_string()),
+            ("METRICS_ADDR", "127.0.0.1:0".to_string()),
+            ("SWEEP_INTERVAL_MS", "500".to_string()),
+            ("SWEEP_GRACE_MS", "2000".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut ingress_env = env.clone();
+        ingress_env.extend(opts.ingress_env.clone());
+        let icfg = shared::config::IngressConfig::from_source(&ingress_env)?;
+        let ingress = ingress::server::start(icfg).await?;
+        let scim_base = format!("http://{}/scim/v2", ingress.addr);
+
+        // Install the tenant the way an operator would (the registry API).
+        let redis = shared::redis_conn::connect(&redis_url()).await?;
+        let store = shared::tenant::TenantStore::new(
+            redis,
+            shared::keys::Keys::new(prefix.clone()),
+            shared::crypto::MasterKey::parse(TEST_MASTER_KEY)?,
+        );
+        let installed = store.install(&domain, &api_key).await?;
+        if let Some(n) = opts.tenant_rate_limit {
+            store.set_rate_limit(&installed.tenant.id, n).await?;
+        }
+        env.extend(opts.worker_env.clone());
+        let prefix_for_cleanup = prefix.clone();
+        let mut stack = Stack {
+            sim,
+            ingress,
+            workers: vec![],
+            scim_base,
+            token: installed.bearer_token,
+            tenant_id: installed.tenant.id,
+            domain,
+            api_key,
+            prefix,
+            http,
+            env,
+            _cleanup: Cleanup {
+                prefix: prefix_for_cleanup,
+            },
+        };
+        for _ in 0..opts.workers {
+            stack.add_worker().await?;
+        }
+        Ok(stack)
+    }
+
+    /// Starts one more worker in this process.
+    pub async fn add_worker(&mut self) -> anyhow::Result<()> {
+        let wcfg = shared::config::WorkerConfig::from_source(&self.env)?;
+        self.workers.push(worker::server::start(wcfg).await?);
+        Ok(())
+    }
+
+    /// The environment the stack's services run with (to start binaries).
+    pub fn env(&self) -> &HashMap<String, String> {
+        &self.env
+    }
+
+    /// A SCIM call with the stack's token. Returns status and JSON body
+    /// (Null when the body is empty).
+    pub async fn scim(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        self.scim_as(&self.token, method, path, body).await
+    }
+
+    pub async fn scim_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let url = format!("{}{}", self.scim_base, path);
+        let mut req = self
+            .http
+            .request(method.parse()?, url)
+            .bearer_auth(token)
+            .header("Accept", "application/scim+json");
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/scim+json; charset=utf-8")
+                .body(b.to_string());
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).with_context(|| format!("non-JSON answer: {text}"))?
+        };
+        Ok((status, v))
+    }
+
+    /// The simulator account's full state.
+    pub async fn sim_state(&self) -> anyhow::Result<Value> {
+        let url = format!("{}/_sim/accounts/{}/state", self.sim.base_url, self.domain);
+        Ok(self
+            .http
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Requesters in the simulator with this primary email (any state).
+    pub async fn sim_requesters_with_email(&self, email: &str) -> anyhow::Result<Vec<Value>> {
+        let state = self.sim_state().await?;
+        Ok(state["requesters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| {
+                r["primary_email"]
+                    .as_str()
+                    .map(|e| e.eq_ignore_ascii_case(email))
+                    == Some(true)
+            })
+            .collect())
+    }
+
+    /// The simulator's call log for this account.
+    pub async fn sim_calls(&self) -> anyhow::Result<Vec<Value>> {
+        let url = format!("{}/_sim/accounts/{}/calls", self.sim.base_url, self.domain);
+        Ok(self
+            .http
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Stops the services this stack started.
+    pub async fn stop(self) {
+        for w in &self.workers {
+            w.stop.cancel();
+        }
+        self.ingress.stop.cancel();
+        for w in self.workers {
+            let _ = tokio::time::timeout(Duration::from_secs(10), w.handle).await;
+        }
+    }
+}
+
+/// Waits until `check` yields `Some`, polling, failing after `deadline`
+/// with `what` in the message. This is how tests synchronise: on a
+/// condition with a deadline, never on a bare sleep.
+pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    let mut last_err = None;
+    loop {
+        match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => {}
+            Err(e) => last_err = Some(e),
+        }
+        if tokio::time::Instant::now() >= until {
+            match last_err {
+                Some(e) => {
+                    bail!("timed out after {deadline:?} waiting for {what}; last error: {e:#}")
+                }
+                None => bail!("timed out after {deadline:?} waiting for {what}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A user body the way Okta's create sends it (reference §1b).
+pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": given, "familyName": family},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": format!("{given} {family}"),
+        "locale": "en-US",
+        "externalId": format!("00u{}", &uuid::Uuid::new_v4().simple().to_string()[..17]),
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    })
+}

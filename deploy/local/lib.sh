@@ -1,0 +1,69 @@
+# Shared shell functions for ./up, ./down and ./test: make sure Redis and
+# RabbitMQ run (installing them from the distribution's packages when they
+# are missing), reusing ones already listening on their standard ports.
+# Sourced, not executed.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RUN="$ROOT/deploy/local/run"
+mkdir -p "$RUN"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run as root, or through sudo when available.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root (or sudo) to run: $*"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds what
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do port_open "$1" && return 0; sleep 0.1; done
+  die "$3 did not open port $1 within $2 s"
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null || die "$* missing and this is not a Debian/Ubuntu machine: install it yourself"
+  if [ "$APT_UPDATED" = 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_redis() {
+  if port_open 6379; then say "Redis: reusing the one on 127.0.0.1:6379"; return; fi
+  command -v redis-server >/dev/null || { say "Redis: installing redis-server"; apt_install redis-server; }
+  say "Redis: starting on 127.0.0.1:6379 (data in $RUN/redis)"
+  mkdir -p "$RUN/redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --dir "$RUN/redis" \
+    --appendonly yes --pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
+  wait_port 6379 20 Redis
+  echo redis >>"$RUN/started-services"
+}
+
+ensure_rabbitmq() {
+  if port_open 5672; then say "RabbitMQ: reusing the one on 127.0.0.1:5672"; return; fi
+  command -v rabbitmq-server >/dev/null || { say "RabbitMQ: installing rabbitmq-server"; apt_install rabbitmq-server; }
+  say "RabbitMQ: starting (this takes a few seconds)"
+  as_root rabbitmq-server -detached
+  wait_port 5672 90 RabbitMQ
+  as_root rabbitmqctl await_startup >/dev/null 2>&1 || true
+  echo rabbitmq >>"$RUN/started-services"
+}
+
+ensure_toolchain() {
+  command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (https://rustup.rs) first"
+}
+
+# A master key for the local stack, made once and kept in run/.
+ensure_master_key() {
+  if [ ! -s "$RUN/master.key" ]; then
+    head -c 32 /dev/urandom | base64 >"$RUN/master.key"
+    chmod 600 "$RUN/master.key"
+  fi
+  export BRIDGE_MASTER_KEY_FILE="$RUN/master.key"
+}

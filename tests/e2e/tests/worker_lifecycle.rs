@@ -1,0 +1,219 @@
+//! The worker's convergence paths end to end (ingress → RabbitMQ → worker →
+//! simulator over HTTP): the full lifecycle, linking an existing or a
+//! deactivated requester, duplicate and out-of-order events, and a create
+//! whose answer was lost.
+
+#[path = "worker_support.rs"]
+mod support;
+
+use e2e::{okta_user, wait_for, Stack};
+use serde_json::json;
+use shared::event::ChangeEvent;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_create_update_deactivate_reactivate() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let email = "grace@example.com";
+    let id = scim_create(&stack, full_user(email, "Grace", "Hopper", "Rear Admiral")).await?;
+    let s = wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email).await?.expect("created");
+    assert_eq!(r["first_name"], "Grace");
+    assert_eq!(r["job_title"], "Rear Admiral");
+    assert_eq!(r["work_phone_number"], "+1 555 0100");
+    assert_eq!(r["mobile_phone_number"], "+1 555 0199");
+    assert_eq!(r["time_zone"], "Pacific Time (US & Canada)");
+    assert_eq!(r["active"], true);
+    assert_eq!(
+        s.get("requester_id").map(String::as_str),
+        r["id"].as_u64().map(|i| i.to_string()).as_deref()
+    );
+    let rid = r["id"].as_u64().unwrap();
+
+    // Update fields: one PUT carrying only what changed.
+    let mut u = full_user(email, "Grace", "Hopper", "Commodore");
+    u["phoneNumbers"] = json!([{"value": "+1 555 0111", "type": "work"}, {"value": "+1 555 0199", "type": "mobile"}]);
+    scim_put(&stack, &id, u.clone()).await?;
+    wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email).await?.unwrap();
+    assert_eq!(r["job_title"], "Commodore");
+    assert_eq!(r["work_phone_number"], "+1 555 0111");
+    let puts = calls_matching(&stack, "PUT", &format!("/requesters/{rid}")).await?;
+    assert_eq!(puts.len(), 1, "{puts:?}");
+
+    // Deactivate: DELETE /requesters/{id}, never /forget.
+    u["active"] = json!(false);
+    scim_put(&stack, &id, u.clone()).await?;
+    wait_converged(&stack, &id).await?;
+    assert_eq!(
+        only_requester(&stack, email).await?.unwrap()["active"],
+        false
+    );
+    let deletes = calls_matching(&stack, "DELETE", "/requesters/").await?;
+    assert_eq!(deletes.len(), 1);
+    assert!(!deletes[0]["path"].as_str().unwrap().ends_with("/forget"));
+
+    // Reactivate, with a change made while inactive.
+    u["active"] = json!(true);
+    u["title"] = json!("Admiral");
+    scim_put(&stack, &id, u.clone()).await?;
+    wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email).await?.unwrap();
+    assert_eq!(r["active"], true);
+    assert_eq!(r["job_title"], "Admiral");
+    assert_eq!(calls_matching(&stack, "PUT", "/reactivate").await?.len(), 1);
+
+    // SCIM DELETE deactivates (the default delete mode).
+    let (status, _) = stack.scim("DELETE", &format!("/Users/{id}"), None).await?;
+    assert_eq!(status, 204);
+    wait_for(
+        "the requester deactivated after SCIM DELETE",
+        CONVERGE,
+        || async {
+            let r = only_requester(&stack, email).await?;
+            Ok(r.filter(|r| r["active"] == false))
+        },
+    )
+    .await?;
+    assert!(calls_matching(&stack, "DELETE", "/forget")
+        .await?
+        .is_empty());
+    assert_eq!(
+        calls_matching(&stack, "POST", "/requesters").await?.len(),
+        1,
+        "one create in the whole life"
+    );
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_requester_is_linked_not_duplicated() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let email = "linus@example.com";
+    let made = sim_admin(
+        &stack,
+        "POST",
+        "/requesters",
+        json!({"first_name": "L", "primary_email": email}),
+    )
+    .await?;
+    let rid = made["requester"]["id"].as_u64().expect("seeded id");
+    let id = scim_create(&stack, okta_user(email, "Linus", "Torvalds")).await?;
+    let s = wait_converged(&stack, &id).await?;
+    assert_eq!(s["requester_id"], rid.to_string());
+    let r = only_requester(&stack, email).await?.unwrap();
+    assert_eq!(r["first_name"], "Linus");
+    assert_eq!(r["last_name"], "Torvalds");
+    // POST (duplicate) → lookup with include_agents → PUT.
+    let lookups = calls_matching(&stack, "GET", "/requesters").await?;
+    assert!(
+        lookups.iter().any(|c| c["query"]
+            .as_str()
+            .unwrap_or("")
+            .contains("include_agents=true")),
+        "{lookups:?}"
+    );
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivated_requester_is_reactivated() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let email = "ken@example.com";
+    sim_admin(
+        &stack,
+        "POST",
+        "/requesters",
+        json!({"first_name": "K", "primary_email": email, "active": false}),
+    )
+    .await?;
+    assert_eq!(
+        only_requester(&stack, email).await?.unwrap()["active"],
+        false
+    );
+    let id = scim_create(&stack, okta_user(email, "Ken", "Thompson")).await?;
+    wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email).await?.unwrap();
+    assert_eq!(r["active"], true);
+    assert_eq!(r["first_name"], "Ken");
+    assert_eq!(calls_matching(&stack, "PUT", "/reactivate").await?.len(), 1);
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_and_out_of_order_events_converge_to_the_latest() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let email = "barbara@example.com";
+    let id = scim_create(&stack, okta_user(email, "Barbara", "Liskov")).await?;
+    wait_converged(&stack, &id).await?;
+    // Ten quick updates: the worker reads the latest state, so they end as
+    // far fewer calls, and the last one wins.
+    for i in 0..10 {
+        let mut u = okta_user(email, "Barbara", "Liskov");
+        u["title"] = json!(format!("Professor {i}"));
+        scim_put(&stack, &id, u).await?;
+    }
+    wait_converged(&stack, &id).await?;
+    assert_eq!(
+        only_requester(&stack, email).await?.unwrap()["job_title"],
+        "Professor 9"
+    );
+    let puts = calls_matching(&stack, "PUT", "/requesters/").await?.len();
+    assert!(puts <= 5, "ten updates took {puts} PUTs");
+
+    // Replayed old and duplicate events (as RabbitMQ may deliver them) make
+    // no call and do not move Freshservice backwards.
+    let before = stack.sim_calls().await?.len();
+    for v in [1, 2, 5, 11, 11] {
+        publish(
+            &stack,
+            &ChangeEvent::user(&stack.tenant_id, &id, v, "replayed"),
+        )
+        .await?;
+    }
+    // A fresh change after them proves the queue drained past them.
+    let mut u = okta_user(email, "Barbara", "Liskov");
+    u["title"] = json!("Institute Professor");
+    scim_put(&stack, &id, u).await?;
+    wait_converged(&stack, &id).await?;
+    assert_eq!(
+        only_requester(&stack, email).await?.unwrap()["job_title"],
+        "Institute Professor"
+    );
+    let after = stack.sim_calls().await?.len();
+    assert_eq!(after - before, 1, "only the fresh change costs a call");
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_create_answer_leaves_exactly_one_requester() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let email = "dennis@example.com";
+    set_faults(&stack, json!({"drop_after_commit_rate": 1.0})).await?;
+    let id = scim_create(&stack, okta_user(email, "Dennis", "Ritchie")).await?;
+    // The create was committed but its answer lost.
+    wait_for("the committed create", CONVERGE, || async {
+        only_requester(&stack, email).await
+    })
+    .await?;
+    wait_for("a retried write", CONVERGE, || async {
+        let n = calls_matching(&stack, "POST", "/requesters").await?.len()
+            + calls_matching(&stack, "PUT", "/requesters/").await?.len();
+        Ok((n >= 2).then_some(()))
+    })
+    .await?;
+    set_faults(&stack, json!({"drop_after_commit_rate": 0.0})).await?;
+    let s = wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email)
+        .await?
+        .expect("exactly one requester");
+    assert_eq!(s["requester_id"], r["id"].as_u64().unwrap().to_string());
+    assert_eq!(r["first_name"], "Dennis");
+    assert!(dead_letters(&stack).await?.is_empty());
+    stack.stop().await;
+    Ok(())
+}
