@@ -1,1 +1,34 @@
-//! placeholder
+//! Freshservice API v2 simulator: test equipment for the Okta → Freshservice bridge and a
+//! local stand-in for a real Freshservice account.
+//!
+//! Many accounts are served on one port under path prefixes
+//! (`http://127.0.0.1:PORT/{domain}/api/v2/...`), each faithful to
+//! `shared/reference/freshservice-api.md`: requesters and their validation, requester
+//! fields, requester groups, departments, locations, agents, pagination, the per-minute
+//! budget with its headers and 429s, and switchable faults. `/_sim/...` is the admin API.
+
+pub mod accounts;
+pub mod admin;
+pub mod api;
+pub mod directory;
+pub mod errors;
+pub mod faults;
+pub mod fields;
+pub mod gate;
+pub mod groups;
+pub mod paging;
+pub mod query;
+pub mod ratelimit;
+pub mod requesters;
+pub mod server;
+pub mod timezones;
+pub mod validation;
+
+pub use accounts::{AccountSpec, Seed, SimOptions, SimState};
+pub use server::{serve, Sim};
+
+/// The whole simulator (admin API and Freshservice API) as one router. Serve it with
+/// [`serve`] so that dropped-connection faults really close the socket.
+pub fn router(state: SimState) -> axum::Router {
+    admin::router(state.clone()).merge(api::router(state))
+}
