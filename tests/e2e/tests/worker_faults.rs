@@ -1,0 +1,118 @@
+//! The worker under Freshservice failures: a 30 % 5xx fault rate and a 429
+//! storm both converge with no duplicate requester and no dead letter, and
+//! a revoked API key pauses the tenant instead of dead-lettering.
+
+#[path = "worker_support.rs"]
+mod support;
+
+use e2e::{okta_user, wait_for, Stack};
+use serde_json::json;
+use support::*;
+
+async fn create_many(
+    stack: &Stack,
+    n: usize,
+    label: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        let email = format!("{label}{i}@example.com");
+        let id = scim_create(stack, okta_user(&email, &format!("{label}{i}"), "Tester")).await?;
+        out.push((id, email));
+    }
+    Ok(out)
+}
+
+async fn assert_all_converged_once(
+    stack: &Stack,
+    users: &[(String, String)],
+) -> anyhow::Result<()> {
+    for (id, email) in users {
+        let s = wait_converged(stack, id).await?;
+        let r = only_requester(stack, email)
+            .await?
+            .expect("requester exists");
+        assert_eq!(
+            s["requester_id"],
+            r["id"].as_u64().unwrap().to_string(),
+            "{email}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_xx_fault_rate_converges_without_duplicates() -> anyhow::Result<()> {
+    let stack = Stack::start_with(e2e::StackOptions {
+        workers: 2,
+        ..Default::default()
+    })
+    .await?;
+    set_faults(&stack, json!({"error_rate": 0.3})).await?;
+    let users = create_many(&stack, 20, "flaky").await?;
+    assert_all_converged_once(&stack, &users).await?;
+    let failed = stack
+        .sim_calls()
+        .await?
+        .into_iter()
+        .filter(|c| c["status"].as_u64().unwrap_or(0) >= 500)
+        .count();
+    assert!(failed > 0, "the fault rate produced failures");
+    assert!(dead_letters(&stack).await?.is_empty());
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_storm_converges() -> anyhow::Result<()> {
+    let stack = Stack::start_with(e2e::StackOptions {
+        workers: 2,
+        ..Default::default()
+    })
+    .await?;
+    set_faults(&stack, json!({"rate_limit_storm_secs": 3})).await?;
+    let users = create_many(&stack, 10, "storm").await?;
+    assert_all_converged_once(&stack, &users).await?;
+    let calls = stack.sim_calls().await?;
+    let throttled: Vec<_> = calls.iter().filter(|c| c["status"] == 429).collect();
+    assert!(!throttled.is_empty(), "the storm answered 429");
+    // The pause is shared: after the first 429 the workers wait instead of
+    // hammering (a handful of in-flight calls may still land in the storm).
+    assert!(
+        throttled.len() <= 6,
+        "{} calls hit the storm",
+        throttled.len()
+    );
+    assert!(dead_letters(&stack).await?.is_empty());
+    stack.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_key_pauses_the_tenant_and_keeps_the_change() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    set_faults(&stack, json!({"revoke_keys": true})).await?;
+    let id = scim_create(&stack, okta_user("revoked@example.com", "Rev", "Oked")).await?;
+    let r = redis().await?;
+    let tenants = shared::tenant::TenantStore::new(
+        r,
+        shared::keys::Keys::new(stack.prefix.clone()),
+        shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
+    );
+    let t = wait_for(
+        "the tenant marked credentials_rejected",
+        CONVERGE,
+        || async {
+            let t = tenants.get(&stack.tenant_id).await?.expect("tenant");
+            Ok((t.state == shared::tenant::TenantState::CredentialsRejected).then_some(t))
+        },
+    )
+    .await?;
+    assert!(t.state_reason.unwrap_or_default().contains("401"));
+    // Not dead-lettered: the change waits for the tenant to be fixed.
+    assert!(dead_letters(&stack).await?.is_empty());
+    let s = sync_status(&stack, &id).await?;
+    assert!(s.get("applied_version").is_none());
+    stack.stop().await;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Every Freshservice call of one convergence goes through here: first the
+//! tenant's budget (and a renewal of the user's lease) in one Redis script,
+//! then the call, then the budget correction from `X-Ratelimit-Remaining`.
+//! Quick transient failures are retried in place with jittered backoff
+//! (backon); anything longer leaves the task as a [`Halt`] so the event
+//! waits on a queue instead of holding a worker slot.
+
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+use crate::{
+    budget::{limiter::LeaseRef, Budget, Grant},
+    freshservice::{Answer, Call, FsClient, FsError},
+    lease::Lease,
+    metrics::Metrics,
+};
+
+/// Why a convergence stopped before it finished.
+#[derive(Debug, thiserror::Error)]
+pub enum Halt {
+    /// Not a failure: the tenant's budget is spent, it is paused after a
+    /// 429, or another worker holds the user. Try again after `after`.
+    #[error("{reason}")]
+    Park { after: Duration, reason: String },
+    /// Freshservice said no (classified).
+    #[error(transparent)]
+    Fs(FsError),
+    /// Give up on this change: dead-letter with the reason.
+    #[error("{reason}")]
+    Dead { class: &'static str, reason: String },
+    /// Our lease on the user expired and someone else has it.
+    #[error("lost the user's lease to another worker")]
+    LeaseLost,
+    #[error("state store unavailable: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// Quick in-call retries of a transient failure before it becomes a
+/// queued retry.
+const QUICK_RETRIES: usize = 2;
+
+pub struct TenantApi<'a> {
+    pub client: FsClient,
+    pub budget: &'a Budget,
+    pub metrics: &'a Metrics,
+    pub tenant: &'a str,
+    pub limit: u32,
+    pub lease: &'a Lease,
+    pub inline_wait: Duration,
+}
+
+impl TenantApi<'_> {
+    /// Sends `call` within the budget; see the module doc.
+    pub async fn call(&self, call: Call) -> Result<Answer, Halt> {
+        let mut quick = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(1))
+            .with_max_times(QUICK_RETRIES)
+            .with_jitter()
+            .build();
+        loop {
+            self.gate().await?;
+            let started = Instant::now();
+            let sent = self.client.send(&call).await;
+            self.metrics.call(call.op, sent.status, started.elapsed());
+            if let Some(rem) = sent.remaining {
+                if let Err(e) = self.budget.correct(self.tenant, self.limit, rem).await {
+                    tracing::warn!(error = %e, "could not correct the tenant budget");
+                }
+            }
+            match sent.result {
+                Ok(a) => return Ok(a),
+                Err(FsError::RateLimited { retry_after }) => {
+                    // Everyone stops for Retry-After, not just this task.
+                    self.budget.pause(self.tenant, retry_after).await?;
+                    self.metrics.rate_wait("paused_429");
+                    return Err(Halt::Park {
+                        after: retry_after,
+                        reason: format!(
+                            "Freshservice answered 429; tenant paused for {retry_after:?}"
+                        ),
+                    });
+                }
+                Err(e @ FsError::Retryable(_)) => match quick.next() {
+                    Some(d) => {
+                        tracing::debug!(op = call.op, error = %e, ?d, "transient Freshservice failure, retrying");
+                        self.metrics.retry();
+                        tokio::time::sleep(d).await;
+                    }
+                    None => return Err(Halt::Fs(e)),
+                },
+                Err(e) => return Err(Halt::Fs(e)),
+            }
+        }
+    }
+
+    /// Waits for budget inline when the wait is short, otherwise parks.
+    async fn gate(&self) -> Result<(), Halt> {
+        loop {
+            let lease = LeaseRef {
+                key: &self.lease.key,
+                token: self.lease.token,
+                ttl: self.lease.ttl,
+            };
+            match self
+                .budget
+                .acquire(self.tenant, self.limit, Some(lease))
+                .await?
+            {
+                Grant::Go => return Ok(()),
+                Grant::LeaseLost => return Err(Halt::LeaseLost),
+                Grant::Wait(d) if d <= self.inline_wait => {
+                    self.metrics.rate_wait("inline");
+                    tokio::time::sleep(d).await;
+                }
+                Grant::Wait(d) => {
+                    self.metrics.rate_wait("parked");
+                    return Err(Halt::Park {
+                        after: d,
+                        reason: "tenant out of API budget or paused".into(),
+                    });
+                }
+            }
+        }
+    }
+}

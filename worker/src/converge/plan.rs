@@ -1,0 +1,175 @@
+//! Pure decisions of convergence: what the user should look like in
+//! Freshservice, and which fields a PUT must carry to get from the applied
+//! snapshot there (fewest calls, fewest fields).
+
+use serde_json::{Map, Value};
+
+/// PUT resets this flag to false unless it is sent, so every update
+/// carries it (reference §2.2).
+pub const SEE_ALL_TICKETS: &str = "can_see_all_tickets_from_associated_departments";
+
+/// What the user should be in Freshservice, from the latest SCIM state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Desired {
+    pub version: u64,
+    /// The requester body (without `external_id`, which is not diffed).
+    pub body: Map<String, Value>,
+    /// `active` in SCIM and not deleted.
+    pub active: bool,
+    /// SCIM DELETE happened.
+    pub deleted: bool,
+    pub email: Option<String>,
+    /// Attributes left out, for the sync status.
+    pub warnings: Vec<String>,
+}
+
+impl Desired {
+    /// Builds the desired state from the stored SCIM document and the
+    /// requester body the mapping produced.
+    pub fn new(
+        version: u64,
+        doc: &Value,
+        deleted: bool,
+        mut body: Map<String, Value>,
+        warnings: Vec<String>,
+    ) -> Self {
+        body.entry(SEE_ALL_TICKETS).or_insert(Value::Bool(false));
+        let email = body
+            .get("primary_email")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let scim_active = shared::mapping::desired_active(doc);
+        Self {
+            version,
+            body,
+            active: scim_active && !deleted,
+            deleted,
+            email,
+            warnings,
+        }
+    }
+}
+
+/// The fields of a PUT taking `applied` to `desired`; empty when nothing
+/// changed. The rules (blanks, custom fields, the departments flag) belong
+/// to the mapping: see `shared::mapping::diff`.
+pub fn diff(
+    applied: Option<&Map<String, Value>>,
+    desired: &Map<String, Value>,
+) -> Map<String, Value> {
+    shared::mapping::changed_fields(applied, desired)
+}
+
+/// What to do with a requester the bridge already knows (by id).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Known {
+    /// SCIM DELETE in forget mode: permanent delete.
+    Forget,
+    /// Deactivate (unless already deactivated: then nothing).
+    Deactivate { call: bool },
+    /// Reactivate first when it was deactivated, then PUT `changes` if any.
+    Update {
+        reactivate: bool,
+        changes: Map<String, Value>,
+    },
+}
+
+/// Decides the calls for a mapped user. `applied_active` is what the bridge
+/// last made of the requester (`None`: unknown, assume active).
+pub fn plan_known(
+    desired: &Desired,
+    snapshot: Option<&Map<String, Value>>,
+    applied_active: Option<bool>,
+    forget_on_delete: bool,
+) -> Known {
+    if desired.deleted && forget_on_delete {
+        return Known::Forget;
+    }
+    if !desired.active {
+        // Fields are not pushed onto a requester being deactivated: the
+        // snapshot keeps the old ones, so a reactivation sends the rest.
+        return Known::Deactivate {
+            call: applied_active != Some(false),
+        };
+    }
+    Known::Update {
+        reactivate: applied_active == Some(false),
+        changes: diff(snapshot, &desired.body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn desired(active: bool, deleted: bool, body: Value) -> Desired {
+        Desired::new(3, &json!({"active": active}), deleted, obj(body), vec![])
+    }
+
+    #[test]
+    fn nothing_changed_means_no_call() {
+        let d = obj(json!({"first_name":"A","custom_fields":{"x":1},SEE_ALL_TICKETS:false}));
+        assert!(diff(Some(&d), &d).is_empty());
+    }
+
+    #[test]
+    fn only_changed_fields_plus_the_departments_flag() {
+        let a = obj(json!({"first_name":"A","last_name":"B",SEE_ALL_TICKETS:false}));
+        let d = obj(json!({"first_name":"A","last_name":"C",SEE_ALL_TICKETS:false}));
+        assert_eq!(
+            diff(Some(&a), &d),
+            obj(json!({"last_name":"C",SEE_ALL_TICKETS:false}))
+        );
+    }
+
+    #[test]
+    fn removed_custom_fields_are_cleared() {
+        let a = obj(json!({"first_name":"A","custom_fields":{"x":1,"y":2}}));
+        let d = obj(json!({"first_name":"A","custom_fields":{"x":1}}));
+        assert_eq!(
+            diff(Some(&a), &d),
+            obj(json!({"custom_fields":{"y":null},SEE_ALL_TICKETS:false}))
+        );
+    }
+
+    #[test]
+    fn lifecycle_decisions() {
+        let snap = obj(json!({"first_name":"A",SEE_ALL_TICKETS:false}));
+        let d = desired(false, false, json!({"first_name":"B"}));
+        assert_eq!(
+            plan_known(&d, Some(&snap), Some(true), false),
+            Known::Deactivate { call: true }
+        );
+        assert_eq!(
+            plan_known(&d, Some(&snap), Some(false), false),
+            Known::Deactivate { call: false }
+        );
+        let d = desired(true, true, json!({"first_name":"B"}));
+        assert_eq!(
+            plan_known(&d, Some(&snap), Some(true), false),
+            Known::Deactivate { call: true }
+        );
+        assert_eq!(plan_known(&d, Some(&snap), Some(true), true), Known::Forget);
+        let d = desired(true, false, json!({"first_name":"B"}));
+        assert_eq!(
+            plan_known(&d, Some(&snap), Some(false), false),
+            Known::Update {
+                reactivate: true,
+                changes: obj(json!({"first_name":"B",SEE_ALL_TICKETS:false}))
+            }
+        );
+        let d = desired(true, false, json!({"first_name":"A"}));
+        assert_eq!(
+            plan_known(&d, Some(&snap), None, false),
+            Known::Update {
+                reactivate: false,
+                changes: Map::new()
+            }
+        );
+    }
+}

@@ -1,0 +1,355 @@
+//! `FsClient`: one tenant's Freshservice account, authenticated with its API
+//! key (HTTP Basic, key as user, `X` as password). A call is described by a
+//! [`Call`] (so the caller can pass every call through the tenant's budget
+//! first) and its answer is classified into [`FsError`]; bodies are kept
+//! verbatim for the operator. The rate-limit headers come back with every
+//! answer, failed or not, so the budget can be corrected.
+
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::FsError;
+
+/// The part of a requester the worker reads back.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Requester {
+    pub id: u64,
+    #[serde(default)]
+    pub primary_email: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub is_agent: Option<bool>,
+}
+
+/// One Freshservice API call, not yet sent.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: Method,
+    /// Path under `/api/v2`, with its query string.
+    pub path: String,
+    pub body: Option<Value>,
+    /// Short name for logs and metrics (`create`, `update`, …).
+    pub op: &'static str,
+}
+
+impl Call {
+    pub fn create(body: Map<String, Value>) -> Self {
+        Self::new(
+            Method::POST,
+            "/requesters".into(),
+            Some(Value::Object(body)),
+            "create",
+        )
+    }
+    pub fn update(id: u64, body: Map<String, Value>) -> Self {
+        Self::new(
+            Method::PUT,
+            format!("/requesters/{id}"),
+            Some(Value::Object(body)),
+            "update",
+        )
+    }
+    pub fn get(id: u64) -> Self {
+        Self::new(Method::GET, format!("/requesters/{id}"), None, "get")
+    }
+    /// Looks an email up among requesters *and* agents (reference §8).
+    pub fn find_by_email(email: &str) -> Self {
+        let e = utf8_percent_encode(email, NON_ALPHANUMERIC);
+        Self::new(
+            Method::GET,
+            format!("/requesters?email={e}&include_agents=true"),
+            None,
+            "find_by_email",
+        )
+    }
+    /// Deactivates (204); the requester can be reactivated.
+    pub fn deactivate(id: u64) -> Self {
+        Self::new(
+            Method::DELETE,
+            format!("/requesters/{id}"),
+            None,
+            "deactivate",
+        )
+    }
+    /// Permanent delete, tickets included: only for SCIM DELETE in forget mode.
+    pub fn forget(id: u64) -> Self {
+        Self::new(
+            Method::DELETE,
+            format!("/requesters/{id}/forget"),
+            None,
+            "forget",
+        )
+    }
+    pub fn reactivate(id: u64) -> Self {
+        Self::new(
+            Method::PUT,
+            format!("/requesters/{id}/reactivate"),
+            None,
+            "reactivate",
+        )
+    }
+    pub fn requester_fields() -> Self {
+        Self::new(
+            Method::GET,
+            "/requester_fields".into(),
+            None,
+            "requester_fields",
+        )
+    }
+
+    fn new(method: Method, path: String, body: Option<Value>, op: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            body,
+            op,
+        }
+    }
+}
+
+/// A successful answer.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+}
+
+/// What came back from one call: the result, plus `X-Ratelimit-Remaining`
+/// whenever Freshservice sent it.
+#[derive(Debug)]
+pub struct Sent {
+    pub result: Result<Answer, FsError>,
+    pub remaining: Option<u32>,
+    /// HTTP status, 0 when no answer arrived (for metrics).
+    pub status: u16,
+}
+
+#[derive(Clone)]
+pub struct FsClient {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+}
+
+impl std::fmt::Debug for FsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the shared HTTP client (keep-alive pool, per-call timeout).
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!(
+            "okta-freshservice-bridge/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+        .expect("reqwest client builds")
+}
+
+impl FsClient {
+    /// `base` is the account's base URL, e.g. `https://acme.freshservice.com`.
+    pub fn new(http: reqwest::Client, base: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            http,
+            base: base.into(),
+            api_key: api_key.into(),
+        }
+    }
+
+    /// Sends one call. Never panics and never retries: retries belong to the
+    /// caller, which must pass each try through the budget.
+    pub async fn send(&self, call: &Call) -> Sent {
+        let url = format!("{}/api/v2{}", self.base, call.path);
+        let mut req = self
+            .http
+            .request(call.method.clone(), &url)
+            .basic_auth(&self.api_key, Some("X"))
+            .header("Accept", "application/json");
+        match &call.body {
+            Some(b) => req = req.json(b),
+            // Freshservice wants JSON even on empty PUTs (reactivate).
+            None if call.method == Method::PUT => {
+                req = req.header("Content-Type", "application/json")
+            }
+            None => {}
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Sent {
+                    result: Err(FsError::Retryable(describe(&e))),
+                    remaining: None,
+                    status: 0,
+                }
+            }
+        };
+        let status = resp.status();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let retry_after = header("retry-after");
+        let remaining = header("x-ratelimit-remaining").map(|r| r.min(u32::MAX as u64) as u32);
+        let result = match resp.text().await {
+            Err(e) => Err(FsError::Retryable(describe(&e))),
+            Ok(text) if status.is_success() => Ok(Answer {
+                status: status.as_u16(),
+                text,
+            }),
+            Ok(text) => Err(classify(status, retry_after, text)),
+        };
+        Sent {
+            result,
+            remaining,
+            status: status.as_u16(),
+        }
+    }
+}
+
+/// A transport error without the URL (it holds the tenant's domain only,
+/// but keeps messages short and stable).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    };
+    let mut msg = format!("{kind}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg.replace(&e.url().map(|u| u.to_string()).unwrap_or_default(), "<url>")
+}
+
+/// `{"requester": {…}}` → the requester.
+pub fn parse_requester(text: &str) -> Result<Requester, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        requester: Requester,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.requester)
+        .map_err(|e| FsError::Retryable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// `{"requesters": […]}` → the list.
+pub fn parse_requesters(text: &str) -> Result<Vec<Requester>, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        requesters: Vec<Requester>,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.requesters)
+        .map_err(|e| FsError::Retryable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// Maps a failed answer to what the worker should do about it.
+pub fn classify(status: StatusCode, retry_after: Option<u64>, body: String) -> FsError {
+    match status.as_u16() {
+        429 => FsError::RateLimited {
+            retry_after: Duration::from_secs(retry_after.unwrap_or(60)),
+        },
+        401 | 403 => FsError::Credentials {
+            status: status.as_u16(),
+            body,
+        },
+        404 => FsError::NotFound,
+        400 | 409 if is_duplicate_email(&body) => FsError::DuplicateEmail { body },
+        s if s >= 500 || s == 408 => FsError::Retryable(format!("HTTP {s}: {body}")),
+        s => FsError::Permanent { status: s, body },
+    }
+}
+
+/// `duplicate_value` on `primary_email` or `secondary_emails`.
+fn is_duplicate_email(body: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    v.get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|errs| {
+            errs.iter().any(|e| {
+                e.get("code").and_then(Value::as_str) == Some("duplicate_value")
+                    && matches!(
+                        e.get("field").and_then(Value::as_str),
+                        Some("primary_email" | "secondary_emails" | "email")
+                    )
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_email_on_400_and_409() {
+        let body = r#"{"description":"Validation failed","errors":[{"field":"primary_email","message":"It should be a unique value","code":"duplicate_value"}]}"#;
+        for s in [400, 409] {
+            assert!(matches!(
+                classify(StatusCode::from_u16(s).unwrap(), None, body.into()),
+                FsError::DuplicateEmail { .. }
+            ));
+        }
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, None, "{}".into()),
+            FsError::Permanent { status: 400, .. }
+        ));
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, Some(7), String::new()),
+            FsError::RateLimited { retry_after } if retry_after == Duration::from_secs(7)
+        ));
+        assert!(classify(StatusCode::BAD_GATEWAY, None, String::new()).is_retryable());
+        assert!(classify(StatusCode::REQUEST_TIMEOUT, None, String::new()).is_retryable());
+        assert!(matches!(
+            classify(StatusCode::UNAUTHORIZED, None, String::new()),
+            FsError::Credentials { .. }
+        ));
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, None, String::new()),
+            FsError::Credentials { .. }
+        ));
+        assert!(matches!(
+            classify(StatusCode::NOT_FOUND, None, String::new()),
+            FsError::NotFound
+        ));
+    }
+
+    #[test]
+    fn email_lookup_is_url_encoded_and_includes_agents() {
+        let c = Call::find_by_email("a+b@x.com");
+        assert_eq!(
+            c.path,
+            "/requesters?email=a%2Bb%40x%2Ecom&include_agents=true"
+        );
+    }
+
+    #[test]
+    fn requester_lists_parse() {
+        let l = parse_requesters(
+            r#"{"requesters":[{"id":5,"primary_email":"a@b.c","active":false,"is_agent":true}]}"#,
+        )
+        .unwrap();
+        assert_eq!(l[0].id, 5);
+        assert_eq!(l[0].is_agent, Some(true));
+        assert!(parse_requester("{}").is_err());
+    }
+}
