@@ -26,7 +26,11 @@ async fn list_groups(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     // Parse anyway, so a malformed filter is a 400 here too.
-    let params = list::parse_list_params(query.as_deref().unwrap_or(""), super::users::MAX_PAGE)?;
+    let params = list::parse_list_params_for(
+        crate::scim::schema::Resource::Group,
+        query.as_deref().unwrap_or(""),
+        super::users::MAX_PAGE,
+    )?;
     Ok(scim_response(
         StatusCode::OK,
         list::list_response(0, params.start_index, vec![]),

@@ -52,6 +52,8 @@ pub fn routes() -> Router<AppState> {
             "/Users/{id}",
             get(get_user).put(replace).patch(patch).delete(delete),
         )
+        .route("/Users/.search", axum::routing::post(search))
+        .route("/.search", axum::routing::post(search))
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> ScimError {
@@ -144,6 +146,56 @@ async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let params = list::parse_list_params(query.as_deref().unwrap_or(""), MAX_PAGE)?;
+    let (total, page) = find(&state, &tenant.id, &params).await?;
+    let resources = page
+        .iter()
+        .map(|u| {
+            list::project(
+                render(&state, u),
+                &params.attributes,
+                &params.excluded_attributes,
+            )
+        })
+        .collect();
+    Ok(scim_response(
+        StatusCode::OK,
+        list::list_response(total, params.start_index, resources),
+    ))
+}
+
+/// `POST /Users/.search` (and `/.search`: Users are the only resource
+/// type), RFC 7644 §3.4.3: the query parameters as a JSON body.
+async fn search(
+    State(state): State<AppState>,
+    ScimTenant(tenant): ScimTenant,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    // Re-encode as a query string so both forms share one validator.
+    // (A block: the serializer is not Send and must not live across awaits.)
+    let query = {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in body.as_object().into_iter().flatten() {
+            let text = match (key.as_str(), value) {
+                ("schemas", _) => continue,
+                (_, Value::String(s)) => s.clone(),
+                (_, Value::Number(n)) => n.to_string(),
+                (_, Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                (_, Value::Null) => continue,
+                (k, other) => {
+                    return Err(ScimError::invalid_value(format!(
+                        "search parameter {k:?} must be a string, number or list, not {other}"
+                    )))
+                }
+            };
+            q.append_pair(key, &text);
+        }
+        q.finish()
+    };
+    let params = list::parse_list_params(&query, MAX_PAGE)?;
     let (total, page) = find(&state, &tenant.id, &params).await?;
     let resources = page
         .iter()
@@ -284,7 +336,11 @@ async fn create(
         .get(&tenant.id, &id)
         .await?
         .ok_or_else(|| unavailable("user vanished right after create"))?;
-    Ok(resource_response(&state, StatusCode::CREATED, &stored))
+    let mut resp = resource_response(&state, StatusCode::CREATED, &stored);
+    if let Ok(loc) = format!("{}/Users/{}", state.scim_base(), stored.id).parse() {
+        resp.headers_mut().insert(axum::http::header::LOCATION, loc);
+    }
+    Ok(resp)
 }
 
 /// Stores `doc` over `current` (optimistically, at `current.version`),
@@ -384,7 +440,7 @@ async fn patch(
             .ok_or_else(|| not_found(&id))?;
         check_if_match(&cond, current.version)?;
         let mut doc = current.doc.clone();
-        scim::patch::apply(&mut doc, &body)?;
+        scim::patch::apply_with_id(&mut doc, &body, &id)?;
         scim::user::validate(&doc)?;
         if doc == current.doc {
             // Nothing changed (e.g. Okta re-sending the same value): no

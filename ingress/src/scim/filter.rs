@@ -476,7 +476,9 @@ fn tokenize(input: &str) -> Result<Vec<Token>, ScimError> {
             i = j;
             continue;
         }
-        if ch.is_ascii_alphabetic() || ch == '$' {
+        // A word may start with `.` only so that `emails[…].value` gets a precise error.
+        let dot_word = ch == '.' && chars.get(i + 1).is_some_and(|c| c.1.is_ascii_alphabetic());
+        if ch.is_ascii_alphabetic() || ch == '$' || dot_word {
             let mut j = i + 1;
             while j < chars.len()
                 && (chars[j].1.is_ascii_alphanumeric()

@@ -149,6 +149,22 @@ fn parse_op(op: &Value) -> Result<Operation, ScimError> {
             ))
         }
     };
+    // `schemas` is server-managed: a path naming it (bare or under a schema
+    // URN, as some checkers send) changes nothing, like `schemas` inside a
+    // value. Expressed as a path-less add of nothing.
+    if let Some(Value::String(s)) = get_ci(o, "path") {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("schemas")
+            || (s.to_ascii_lowercase().starts_with("urn:")
+                && s.to_ascii_lowercase().ends_with(":schemas"))
+        {
+            return Ok(Operation {
+                op: OpKind::Add,
+                path: None,
+                value: Some(Value::Object(Default::default())),
+            });
+        }
+    }
     let path = match get_ci(o, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -390,13 +406,17 @@ fn set_at(
     p: &PatchPath,
     value: Value,
 ) -> Result<(), ScimError> {
-    if value.is_null() && p.filter.is_none() {
+    if value.is_null() {
         return remove_at(map, p, None);
     }
     let Some(attr) = p.attr.as_deref() else {
         // The whole extension object: its members, one by one.
         let urn = p.ext.unwrap_or_default();
         for (k, v) in complex_value(p, value)? {
+            if k.eq_ignore_ascii_case("schemas") {
+                // Server-managed, as at the top level.
+                continue;
+            }
             let sub = path::parse(&format!("{urn}:{k}"))?;
             set_at(map, kind, &sub, v)?;
         }

@@ -51,7 +51,7 @@ fn invalid(f: &str) -> String {
 fn rfc_7644_examples_parse_and_match() {
     assert!(m(r#"userName eq "bjensen@example.com""#));
     assert!(m(r#"name.familyName co "O'Malley""#));
-    assert!(m(r#"userName sw "J""#) == false);
+    assert!(!m(r#"userName sw "J""#));
     assert!(m(r#"userName sw "B""#));
     assert!(m(
         r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#
@@ -216,6 +216,12 @@ fn invalid_filters_are_400_invalid_filter() {
     ] {
         invalid(f);
     }
+}
+
+#[test]
+fn sub_attribute_after_value_path_is_explained() {
+    let d = invalid(r#"emails[type eq "work"].value eq "x""#);
+    assert!(d.contains("only allowed in PATCH paths"), "{d}");
 }
 
 #[test]

@@ -31,7 +31,11 @@ fn defaults_and_clamping() {
     assert_eq!((p.start_index, p.count), (1, 0));
     let p = parse_list_params("startIndex=-3&count=5000", 200).unwrap();
     assert_eq!((p.start_index, p.count), (1, 200));
-    let p = parse_list_params("STARTINDEX=101&Count=0&sortBy=userName&sortOrder=descending", 200).unwrap();
+    let p = parse_list_params(
+        "STARTINDEX=101&Count=0&sortBy=userName&sortOrder=descending",
+        200,
+    )
+    .unwrap();
     assert_eq!((p.start_index, p.count), (101, 0));
     let p = parse_list_params("count=99999999999999999999999", 200).unwrap();
     assert_eq!(p.count, 200);
@@ -42,19 +46,35 @@ fn defaults_and_clamping() {
 
 #[test]
 fn bad_params() {
-    for q in ["count=abc", "startIndex=1.5", "count=1e3", "startIndex=%20x"] {
+    for q in [
+        "count=abc",
+        "startIndex=1.5",
+        "count=1e3",
+        "startIndex=%20x",
+    ] {
         let e = parse_list_params(q, 200).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{q}");
     }
     let e = parse_list_params("filter=nope%20eq%20%22x%22", 200).unwrap_err();
     assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
-    assert!(parse_list_params_for(Resource::Group, "filter=displayName%20eq%20%22x%22", 200).is_ok());
-    assert!(parse_list_params_for(Resource::Group, "filter=members%5Bvalue%20eq%20%22x%22%5D", 200).is_ok());
+    assert!(
+        parse_list_params_for(Resource::Group, "filter=displayName%20eq%20%22x%22", 200).is_ok()
+    );
+    assert!(parse_list_params_for(
+        Resource::Group,
+        "filter=members%5Bvalue%20eq%20%22x%22%5D",
+        200
+    )
+    .is_ok());
 }
 
 #[test]
 fn attributes_lists() {
-    let p = parse_list_params("attributes=userName,%20name.givenName&excludedAttributes=emails", 200).unwrap();
+    let p = parse_list_params(
+        "attributes=userName,%20name.givenName&excludedAttributes=emails",
+        200,
+    )
+    .unwrap();
     assert_eq!(p.attributes, vec!["userName", "name.givenName"]);
     assert_eq!(p.excluded_attributes, vec!["emails"]);
 }
@@ -79,7 +99,15 @@ fn s(v: &[&str]) -> Vec<String> {
 
 #[test]
 fn projection_attributes() {
-    let r = project(resource(), &s(&["NAME.givenName", "emails.value", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"]), &[]);
+    let r = project(
+        resource(),
+        &s(&[
+            "NAME.givenName",
+            "emails.value",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        ]),
+        &[],
+    );
     assert_eq!(
         r,
         json!({
@@ -92,22 +120,47 @@ fn projection_attributes() {
             "meta": {"resourceType": "User"}
         })
     );
-    let r = project(resource(), &s(&["urn:ietf:params:scim:schemas:core:2.0:User:active"]), &[]);
+    let r = project(
+        resource(),
+        &s(&["urn:ietf:params:scim:schemas:core:2.0:User:active"]),
+        &[],
+    );
     assert_eq!(r["active"], true);
     assert!(r.get("name").is_none());
-    let r = project(resource(), &s(&["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]), &[]);
-    assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["division"], "D");
+    let r = project(
+        resource(),
+        &s(&["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]),
+        &[],
+    );
+    assert_eq!(
+        r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["division"],
+        "D"
+    );
 }
 
 #[test]
 fn projection_excluded() {
-    let r = project(resource(), &[], &s(&["emails", "name.familyName", "id", "userName", "meta", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"]));
+    let r = project(
+        resource(),
+        &[],
+        &s(&[
+            "emails",
+            "name.familyName",
+            "id",
+            "userName",
+            "meta",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division",
+        ]),
+    );
     assert!(r.get("emails").is_none());
     assert_eq!(r["name"], json!({"givenName": "G"}));
     assert_eq!(r["id"], "1");
     assert_eq!(r["userName"], "u");
     assert!(r.get("meta").is_some());
-    assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], json!({"department": "Eng"}));
+    assert_eq!(
+        r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        json!({"department": "Eng"})
+    );
     assert_eq!(project(resource(), &[], &[]), resource());
 }
 

@@ -275,6 +275,20 @@ fn value_filter_paths_create_the_element() {
 }
 
 #[test]
+fn null_value_unassigns() {
+    let d = ok(
+        &stored(),
+        ops(json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": null}])),
+    );
+    assert!(d.get("emails").is_none());
+    let d = ok(
+        &stored(),
+        ops(json!([{"op": "replace", "value": {"displayName": null}}])),
+    );
+    assert!(d.get("displayName").is_none());
+}
+
+#[test]
 fn remove_of_nothing_is_a_no_op() {
     let d = stored();
     assert_eq!(
