@@ -67,3 +67,11 @@ ensure_master_key() {
   fi
   export BRIDGE_MASTER_KEY_FILE="$RUN/master.key"
 }
+
+# Headless Chromium and its WebDriver for the admin-page browser tests
+# (tests/e2e/tests/web_browser.rs); Debian's packages, no browser download.
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  say "Chromium: installing chromium and chromium-driver (browser tests)"
+  apt_install chromium chromium-driver
+}

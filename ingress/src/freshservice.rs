@@ -98,17 +98,28 @@ impl FsClient {
     /// Checks that `domain` (already normalised) exists, that `api_key`
     /// opens it, and that the key may manage requesters. Returns the
     /// account's requester fields (the first call).
-    pub async fn validate(&self, domain: &str, api_key: &str) -> Result<Vec<RequesterField>, FsCheckError> {
+    pub async fn validate(
+        &self,
+        domain: &str,
+        api_key: &str,
+    ) -> Result<Vec<RequesterField>, FsCheckError> {
         let fields = self.requester_fields(domain, api_key).await?;
         // Requester fields are readable by any agent; listing requesters
         // needs the admin rights the worker will use.
-        self.get(domain, api_key, "/api/v2/requesters?per_page=1").await?;
+        self.get(domain, api_key, "/api/v2/requesters?per_page=1")
+            .await?;
         Ok(fields)
     }
 
     /// `GET /api/v2/requester_fields`, parsed defensively (reference §3).
-    pub async fn requester_fields(&self, domain: &str, api_key: &str) -> Result<Vec<RequesterField>, FsCheckError> {
-        let body = self.get(domain, api_key, "/api/v2/requester_fields").await?;
+    pub async fn requester_fields(
+        &self,
+        domain: &str,
+        api_key: &str,
+    ) -> Result<Vec<RequesterField>, FsCheckError> {
+        let body = self
+            .get(domain, api_key, "/api/v2/requester_fields")
+            .await?;
         Ok(parse_fields(&body))
     }
 
@@ -125,7 +136,10 @@ impl FsClient {
         let status = resp.status().as_u16();
         let d = domain.to_string();
         match status {
-            200..=299 => resp.json::<Value>().await.map_err(|e| self.transport(domain, &e)),
+            200..=299 => resp
+                .json::<Value>()
+                .await
+                .map_err(|e| self.transport(domain, &e)),
             401 => Err(FsCheckError::WrongKey { domain: d }),
             403 => Err(FsCheckError::NotAdmin { domain: d }),
             404 => Err(FsCheckError::UnknownDomain { domain: d }),
@@ -136,7 +150,10 @@ impl FsClient {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(60);
-                Err(FsCheckError::RateLimited { domain: d, retry_after })
+                Err(FsCheckError::RateLimited {
+                    domain: d,
+                    retry_after,
+                })
             }
             // Freshservice redirects unknown accounts to its signup page.
             300..=399 => Err(FsCheckError::UnknownDomain { domain: d }),
@@ -161,7 +178,10 @@ impl FsClient {
             chain.push(' ');
             src = s.source();
         }
-        if chain.contains("dns error") || chain.contains("failed to lookup address") || chain.contains("name or service not known") {
+        if chain.contains("dns error")
+            || chain.contains("failed to lookup address")
+            || chain.contains("name or service not known")
+        {
             return FsCheckError::UnknownDomain {
                 domain: domain.to_string(),
             };
@@ -183,7 +203,11 @@ pub fn parse_fields(body: &Value) -> Vec<RequesterField> {
         .iter()
         .filter_map(|f| {
             let name = f.get("name")?.as_str()?.to_string();
-            let kind = f.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+            let kind = f
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let builtin = f
                 .get("default")
                 .and_then(Value::as_bool)
@@ -197,10 +221,18 @@ pub fn parse_fields(body: &Value) -> Vec<RequesterField> {
                 name,
                 kind,
                 builtin,
-                required_for_agents: f.get("required_for_agents").and_then(Value::as_bool).unwrap_or(false),
+                required_for_agents: f
+                    .get("required_for_agents")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 choices: choices(f.get("choices")),
             };
-            Some((f.get("position").and_then(Value::as_i64).unwrap_or(i64::MAX), field))
+            Some((
+                f.get("position")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(i64::MAX),
+                field,
+            ))
         })
         .collect();
     out.sort_by_key(|(p, _)| *p);
@@ -250,20 +282,32 @@ mod tests {
              "choices": {"en": "English", "de": "German"}},
         ]});
         let f = parse_fields(&body);
-        assert_eq!(f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["first_name", "language", "cost_center"]);
+        assert_eq!(
+            f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            ["first_name", "language", "cost_center"]
+        );
         assert!(f[1].builtin);
         assert_eq!(f[1].choices, ["English (en)", "German (de)"]);
         assert_eq!(f[2].choices, ["R&D", "Sales"]);
-        assert_eq!(f[2].okta_external_name().as_deref(), Some("custom_fields.cost_center"));
+        assert_eq!(
+            f[2].okta_external_name().as_deref(),
+            Some("custom_fields.cost_center")
+        );
         assert_eq!(f[0].okta_external_name(), None);
     }
 
     #[test]
     fn errors_never_carry_the_key_and_say_what_to_do() {
         for e in [
-            FsCheckError::UnknownDomain { domain: "acme".into() },
-            FsCheckError::WrongKey { domain: "acme".into() },
-            FsCheckError::NotAdmin { domain: "acme".into() },
+            FsCheckError::UnknownDomain {
+                domain: "acme".into(),
+            },
+            FsCheckError::WrongKey {
+                domain: "acme".into(),
+            },
+            FsCheckError::NotAdmin {
+                domain: "acme".into(),
+            },
         ] {
             let s = e.to_string();
             assert!(s.contains("acme"), "{s}");

@@ -27,16 +27,38 @@ impl FromRequestParts<AppState> for ScimTenant {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
+        // Failed tokens count per client address; an address over its
+        // allowance is refused before its token is even looked at.
+        let web = parts.extensions.get::<crate::web::Web>().cloned();
+        let ip = match crate::web::ClientIp::from_request_parts(parts, state).await {
+            Ok(c) => Some(c.0),
+            Err(never) => match never {},
+        };
+        let limiter = web.as_ref().zip(ip);
+        if let Some((w, ip)) = &limiter {
+            if let Err(wait) = w.limiter().check(*ip) {
+                return Err(ScimError::too_many_requests(wait.as_secs().max(1)));
+            }
+        }
+        let failed = || {
+            if let Some((w, ip)) = &limiter {
+                w.limiter().failed(*ip);
+            }
+        };
         let Some(token) = bearer(parts) else {
+            failed();
             return Err(ScimError::unauthorized(
                 "missing bearer token: send `Authorization: Bearer <token>` with the token shown at install",
             ));
         };
         match state.tenants.by_token(token).await {
             Ok(Some(t)) => Ok(ScimTenant(t)),
-            Ok(None) => Err(ScimError::unauthorized(
+            Ok(None) => {
+                failed();
+                Err(ScimError::unauthorized(
                 "invalid bearer token: it is unknown or was revoked by a re-install; paste the current token into Okta",
-            )),
+                ))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "tenant lookup failed");
                 Err(ScimError::unavailable(5))

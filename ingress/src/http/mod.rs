@@ -45,6 +45,9 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    // One admin-web state per router: its brute-force limiter also counts
+    // failed SCIM bearer tokens (see `auth`).
+    let web = crate::web::Web::new(crate::web::WebConfig::from_env());
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .nest(
@@ -56,7 +59,9 @@ pub fn router(state: AppState) -> Router {
                 .method_not_allowed_fallback(scim_method_not_allowed),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::web::routes(web.clone()))
         .with_state(state)
+        .layer(axum::Extension(web))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let rid = req

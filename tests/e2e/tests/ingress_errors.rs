@@ -310,3 +310,30 @@ async fn custom_fields_password_and_extensions() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_bearer_tokens_are_rate_limited_per_address() -> anyhow::Result<()> {
+    let s = ingress_only().await?;
+    // The default allowance is WEB_AUTH_FAILURES_PER_MIN=10 failures per
+    // minute per address; guessing past it is refused with a SCIM 429.
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let (st, _) = s
+            .scim_as(&format!("guess-{i}"), "GET", "/Users", None)
+            .await?;
+        statuses.push(st);
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[11], 429, "{statuses:?}");
+    let resp = s
+        .http
+        .get(format!("{}/Users", s.scim_base))
+        .bearer_auth("guess-x")
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 429);
+    assert!(resp.headers().get("retry-after").is_some());
+    let body: Value = resp.json().await?;
+    assert_eq!(body["schemas"][0], ERROR);
+    Ok(())
+}

@@ -24,7 +24,11 @@ async fn lifecycle_create_update_deactivate_reactivate() -> anyhow::Result<()> {
     assert_eq!(r["mobile_phone_number"], "+1 555 0199");
     assert_eq!(r["time_zone"], "Pacific Time (US & Canada)");
     assert_eq!(r["active"], true);
-    assert_eq!(r["external_id"], id.as_str(), "the SCIM id travels as external_id");
+    assert_eq!(
+        r["external_id"],
+        id.as_str(),
+        "the SCIM id travels as external_id"
+    );
     assert_eq!(
         s.get("requester_id").map(String::as_str),
         r["id"].as_u64().map(|i| i.to_string()).as_deref()

@@ -1,0 +1,149 @@
+//! Errors of the admin side and their single mapping to HTTP: the JSON API
+//! answers `{"error": code, "message": text}`; pages show `message`. Every
+//! message says what to do next and never carries a secret.
+
+use std::time::Duration;
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+use shared::tenant::TenantError;
+
+use crate::freshservice::FsCheckError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("\"{0}\" is not a Freshservice domain. Enter the account's subdomain (acme), acme.freshservice.com, or its https:// address.")]
+    BadDomain(String),
+    #[error("Enter the Freshservice API key of an admin agent (Profile Settings → Your API Key).")]
+    EmptyApiKey,
+    #[error(transparent)]
+    Freshservice(#[from] FsCheckError),
+    #[error("This Freshservice account is already connected. Installing again issues a new bearer token and the current one stops working at once: Okta's provisioning fails until you paste the new token. Confirm to continue.")]
+    AlreadyInstalled,
+    #[error("Missing or unknown bearer token. Send `Authorization: Bearer <token>` with the token shown at install.")]
+    BadToken,
+    #[error("Too many failed attempts from your address. Wait {} s and try again.", .0.as_secs().max(1))]
+    TooManyAttempts(Duration),
+    #[error("The bridge's state store is unavailable. Try again in a minute; if it persists, tell whoever runs the bridge.")]
+    Unavailable,
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl WebError {
+    /// Stable machine-readable code of the JSON API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadDomain(_) => "invalid_domain",
+            Self::EmptyApiKey => "missing_api_key",
+            Self::Freshservice(e) => match e {
+                FsCheckError::UnknownDomain { .. } => "unknown_domain",
+                FsCheckError::WrongKey { .. } => "invalid_api_key",
+                FsCheckError::NotAdmin { .. } => "api_key_not_admin",
+                FsCheckError::Timeout { .. } => "freshservice_timeout",
+                FsCheckError::Unreachable { .. } => "freshservice_unreachable",
+                FsCheckError::RateLimited { .. } => "freshservice_rate_limited",
+                FsCheckError::Unexpected { .. } => "freshservice_error",
+            },
+            Self::AlreadyInstalled => "already_installed",
+            Self::BadToken => "invalid_token",
+            Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::Unavailable => "unavailable",
+            Self::BadRequest(_) => "bad_request",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadDomain(_) | Self::EmptyApiKey | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Freshservice(e) => match e {
+                FsCheckError::UnknownDomain { .. }
+                | FsCheckError::WrongKey { .. }
+                | FsCheckError::NotAdmin { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                FsCheckError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                FsCheckError::Unreachable { .. } | FsCheckError::Unexpected { .. } => {
+                    StatusCode::BAD_GATEWAY
+                }
+                FsCheckError::RateLimited { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            Self::AlreadyInstalled => StatusCode::CONFLICT,
+            Self::BadToken => StatusCode::UNAUTHORIZED,
+            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Whether this failure counts against the client's brute-force
+    /// allowance (a guess at someone else's secret, not an outage).
+    pub fn counts_as_failed_attempt(&self) -> bool {
+        matches!(
+            self,
+            Self::BadToken
+                | Self::Freshservice(
+                    FsCheckError::WrongKey { .. }
+                        | FsCheckError::NotAdmin { .. }
+                        | FsCheckError::UnknownDomain { .. }
+                )
+        )
+    }
+
+    /// `Retry-After` seconds, where waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts(d) => Some(d.as_secs().max(1)),
+            Self::Freshservice(FsCheckError::RateLimited { retry_after, .. }) => Some(*retry_after),
+            Self::Unavailable => Some(5),
+            _ => None,
+        }
+    }
+}
+
+impl From<TenantError> for WebError {
+    fn from(e: TenantError) -> Self {
+        match e {
+            TenantError::BadDomain(d) => Self::BadDomain(d),
+            TenantError::EmptyApiKey => Self::EmptyApiKey,
+            other => {
+                tracing::error!(error = %other, "tenant store failed");
+                Self::Unavailable
+            }
+        }
+    }
+}
+
+impl From<redis::RedisError> for WebError {
+    fn from(e: redis::RedisError) -> Self {
+        tracing::error!(error = %e, "Redis failed");
+        Self::Unavailable
+    }
+}
+
+impl From<crate::store::StoreError> for WebError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "user store failed");
+        Self::Unavailable
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let mut resp = (
+            self.status(),
+            Json(json!({"error": self.code(), "message": self.to_string()})),
+        )
+            .into_response();
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if matches!(self, Self::BadToken) {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}

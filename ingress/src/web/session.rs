@@ -1,0 +1,279 @@
+//! Sign-in for the settings and status pages: the tenant's bearer token,
+//! or its Freshservice domain + API key, opens a session.
+//!
+//! The cookie holds `<tenant id>.<256 random bits>`; Redis keeps only the
+//! SHA-256 of the random part, under the tenant's hash tag (so uninstall
+//! removes every session), with the session's CSRF token and a TTL. The
+//! cookie is HttpOnly, SameSite=Strict, and Secure (with the `__Host-`
+//! prefix) when `PUBLIC_BASE_URL` is https. Every form that changes
+//! something carries the CSRF token, compared in constant time.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{FromRequestParts, Query},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use redis::AsyncCommands;
+use serde::Deserialize;
+use shared::{crypto, tenant::Tenant};
+use subtle::ConstantTimeEq;
+
+use super::{error::WebError, layout, ClientIp, Web};
+use crate::http::AppState;
+
+const COOKIE_PLAIN: &str = "fsb_session";
+const COOKIE_SECURE: &str = "__Host-fsb_session";
+
+/// Whether the admin pages are served over TLS (as Okta and admins see them).
+pub fn is_tls(state: &AppState) -> bool {
+    state.config.public_base_url.starts_with("https://")
+}
+
+fn cookie_name(state: &AppState) -> &'static str {
+    if is_tls(state) {
+        COOKIE_SECURE
+    } else {
+        COOKIE_PLAIN
+    }
+}
+
+/// Redis key of one session (under the tenant's `{tag}`).
+pub fn session_key(state: &AppState, tenant: &str, sid_hash: &str) -> String {
+    format!(
+        "{}:{{{}}}:web_session:{}",
+        state.tenants.keys().prefix(),
+        tenant,
+        sid_hash
+    )
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if is_tls(state) { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        cookie_name(state)
+    ))
+    .expect("cookie value is ASCII")
+}
+
+/// A signed-in admin: the tenant the session belongs to, and the CSRF
+/// token its forms must carry.
+pub struct SignedIn {
+    pub tenant: Tenant,
+    pub csrf: String,
+    key: String,
+}
+
+impl SignedIn {
+    /// Checks a submitted CSRF token (constant time).
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), CsrfRejected> {
+        if bool::from(self.csrf.as_bytes().ct_eq(submitted.as_bytes())) && !submitted.is_empty() {
+            Ok(())
+        } else {
+            Err(CsrfRejected)
+        }
+    }
+
+    /// Ends the session (sign-out, uninstall).
+    pub async fn end(&self, state: &AppState) {
+        let _: Result<(), _> = state.redis.clone().del(&self.key).await;
+    }
+}
+
+/// A form without the session's CSRF token: 403, nothing changed.
+pub struct CsrfRejected;
+
+impl IntoResponse for CsrfRejected {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            layout::message_page(
+                "Form expired",
+                "This form was not sent from the current page (or your session changed). Go back, reload the page and submit again. Nothing was changed.",
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// Where to send a visitor who is not signed in.
+pub struct SignInRedirect(String);
+
+impl IntoResponse for SignInRedirect {
+    fn into_response(self) -> Response {
+        Redirect::to(&format!("/signin?next={}", self.0)).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = SignInRedirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, SignInRedirect> {
+        let next = safe_next(parts.uri.path()).to_string();
+        let reject = || SignInRedirect(next.clone());
+        let raw = cookie_value(&parts.headers, cookie_name(state)).ok_or_else(reject)?;
+        let (tenant_id, sid) = raw.split_once('.').ok_or_else(reject)?;
+        if tenant_id.is_empty() || !tenant_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(reject());
+        }
+        let key = session_key(state, tenant_id, &crypto::token_hash(sid));
+        let csrf: Option<String> = state.redis.clone().hget(&key, "csrf").await.ok().flatten();
+        let csrf = csrf.ok_or_else(reject)?;
+        let tenant = match state.tenants.get(tenant_id).await {
+            Ok(Some(t)) => t,
+            _ => return Err(reject()),
+        };
+        Ok(SignedIn { tenant, csrf, key })
+    }
+}
+
+/// Only our own pages are valid `next` targets (no open redirect).
+fn safe_next(path: &str) -> &'static str {
+    match path {
+        "/status" | "/status/replay" => "/status",
+        _ => "/settings",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn signin_page(Query(q): Query<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref().unwrap_or("/settings"));
+    layout::signin_page(next, None).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    api_key: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /signin`: with the bearer token, or the domain + API key.
+pub async fn signin(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Extension(web): Extension<Web>,
+    ClientIp(ip): ClientIp,
+    Form(f): Form<SignInForm>,
+) -> Response {
+    let next = safe_next(&f.next);
+    if let Err(wait) = web.limiter().check(ip) {
+        let e = WebError::TooManyAttempts(wait);
+        return (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response();
+    }
+    match authenticate(&state, &f).await {
+        Ok(Some(tenant)) => match start(&state, &web, &tenant).await {
+            Ok(cookie) => {
+                tracing::info!(tenant = %tenant.id, "admin signed in");
+                let mut r = Redirect::to(next).into_response();
+                r.headers_mut().insert(header::SET_COOKIE, cookie);
+                r
+            }
+            Err(e) => (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response(),
+        },
+        Ok(None) => {
+            web.limiter().failed(ip);
+            tracing::info!(client = %ip, "admin sign-in refused");
+            let msg = if f.token.trim().is_empty() {
+                "That domain and API key do not match an installed account. Check the domain, or sign in with the bearer token shown at install."
+            } else {
+                "That bearer token is unknown or was replaced by a newer install. Use the current token (the one pasted in Okta), or sign in with the domain and API key."
+            };
+            (
+                StatusCode::UNAUTHORIZED,
+                layout::signin_page(next, Some(msg)),
+            )
+                .into_response()
+        }
+        Err(e) => (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response(),
+    }
+}
+
+async fn authenticate(state: &AppState, f: &SignInForm) -> Result<Option<Tenant>, WebError> {
+    let token = f.token.trim();
+    if !token.is_empty() {
+        return Ok(state.tenants.by_token(token).await?);
+    }
+    if f.domain.trim().is_empty() || f.api_key.trim().is_empty() {
+        return Err(WebError::BadRequest(
+            "Enter the bearer token, or both the Freshservice domain and the API key.".into(),
+        ));
+    }
+    let Some(t) = state.tenants.by_domain(&f.domain).await? else {
+        return Ok(None);
+    };
+    Ok(state.tenants.api_key_matches(&t, &f.api_key)?.then_some(t))
+}
+
+/// Creates a session; returns its `Set-Cookie`.
+async fn start(state: &AppState, web: &Web, tenant: &Tenant) -> Result<HeaderValue, WebError> {
+    let sid = crypto::new_bearer_token();
+    let key = session_key(state, &tenant.id, &crypto::token_hash(&sid));
+    let ttl = web.config().session_ttl;
+    let _: () = redis::pipe()
+        .hset(&key, "csrf", crypto::new_bearer_token())
+        .hset(&key, "created_at", chrono::Utc::now().to_rfc3339())
+        .pexpire(&key, ttl.as_millis() as i64)
+        .query_async(&mut state.redis.clone())
+        .await?;
+    Ok(set_cookie(
+        state,
+        &format!("{}.{sid}", tenant.id),
+        ttl.as_secs(),
+    ))
+}
+
+/// A `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(state: &AppState) -> HeaderValue {
+    set_cookie(state, "", 0)
+}
+
+/// `POST /signout`.
+pub async fn signout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    signed: Result<SignedIn, SignInRedirect>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Ok(s) = signed {
+        if let Err(r) = s.check_csrf(f.get("csrf").map(String::as_str).unwrap_or("")) {
+            return r.into_response();
+        }
+        s.end(&state).await;
+    }
+    let mut r = Redirect::to("/signin").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, clear_cookie(&state));
+    r
+}
+
+/// Ends every session of a tenant (after a re-install replaced its token).
+pub async fn end_all(state: &AppState, tenant: &str) {
+    if let Err(e) = state.tenants.delete_tagged(tenant, "web_session:*").await {
+        tracing::warn!(error = %e, tenant, "could not end the tenant's sessions");
+    }
+}

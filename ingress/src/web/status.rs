@@ -1,0 +1,352 @@
+//! The status page: what reached Freshservice and what did not, for the
+//! signed-in tenant only. Counts come from Redis (the SCIM state and the
+//! worker's per-user sync status), the queue depth from a passive declare,
+//! dead letters from the dead-letter queue (see `deadletters`).
+
+use std::collections::{HashMap, HashSet};
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Extension, Form,
+};
+use redis::AsyncCommands;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::tenant::{Tenant, TenantState};
+
+use super::{deadletters::Letter, error::WebError, layout, session::SignedIn, Web};
+use crate::http::AppState;
+
+/// Counts of the tenant's users by sync outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub known: usize,
+    pub in_sync: usize,
+    pub pending: usize,
+    pub failed: usize,
+}
+
+/// Whether the bridge is calling Freshservice for the tenant.
+#[derive(Clone, Debug)]
+pub enum Health {
+    Active,
+    /// Paused after a 429 until this time (RFC 3339).
+    Paused {
+        until: String,
+    },
+    CredentialsRejected {
+        reason: String,
+    },
+}
+
+/// One user's SCIM state and sync status.
+#[derive(Clone, Debug, Default)]
+pub struct UserStatus {
+    pub id: String,
+    pub user_name: String,
+    pub email: String,
+    pub active: bool,
+    pub version: u64,
+    pub applied_version: Option<u64>,
+    pub requester_id: Option<String>,
+    pub last_error: Option<String>,
+    pub attempts: Option<String>,
+    pub updated_at: Option<String>,
+    pub warnings: Vec<String>,
+    pub failed: bool,
+}
+
+impl UserStatus {
+    pub fn label(&self) -> &'static str {
+        if self.failed {
+            "failed"
+        } else if self.applied_version.is_some_and(|a| a >= self.version) {
+            "in sync"
+        } else {
+            "pending"
+        }
+    }
+}
+
+/// Everything the page shows.
+pub struct StatusView {
+    pub tenant: Tenant,
+    pub counts: Counts,
+    pub health: Health,
+    /// Messages waiting on the bridge's change queue (all accounts).
+    pub queue_depth: Option<u32>,
+    pub dead: Result<Vec<Letter>, String>,
+    pub failed_users: Vec<UserStatus>,
+    pub search: Option<(String, Vec<UserStatus>)>,
+    pub notice: Option<String>,
+    /// SCIM id → userName, for the dead letters' users.
+    pub user_names: HashMap<String, String>,
+}
+
+pub async fn counts(state: &AppState, tenant: &str) -> Result<Counts, WebError> {
+    let keys = state.tenants.keys();
+    let mut r = state.redis.clone();
+    let failed: HashSet<String> = r.smembers(keys.failed(tenant)).await?;
+    let mut c = Counts::default();
+    let mut offset = 0isize;
+    const CHUNK: isize = 500;
+    loop {
+        let ids: Vec<String> = r
+            .zrange(keys.users(tenant), offset, offset + CHUNK - 1)
+            .await?;
+        if ids.is_empty() {
+            break;
+        }
+        let mut p = redis::pipe();
+        for id in &ids {
+            p.hget(keys.user(tenant, id), "version");
+            p.hget(keys.sync(tenant, id), "applied_version");
+        }
+        let v: Vec<Option<u64>> = p.query_async(&mut r).await?;
+        for (i, id) in ids.iter().enumerate() {
+            c.known += 1;
+            let (version, applied) = (v[2 * i].unwrap_or(0), v[2 * i + 1]);
+            if failed.contains(id) {
+                c.failed += 1;
+            } else if applied.is_some_and(|a| a >= version) {
+                c.in_sync += 1;
+            } else {
+                c.pending += 1;
+            }
+        }
+        if (ids.len() as isize) < CHUNK {
+            break;
+        }
+        offset += CHUNK;
+    }
+    Ok(c)
+}
+
+async fn health(state: &AppState, t: &Tenant) -> Result<Health, WebError> {
+    if t.state == TenantState::CredentialsRejected {
+        return Ok(Health::CredentialsRejected {
+            reason: t
+                .state_reason
+                .clone()
+                .unwrap_or_else(|| "Freshservice refused the API key".into()),
+        });
+    }
+    let ms: i64 = state
+        .redis
+        .clone()
+        .pttl(state.tenants.keys().pause(&t.id))
+        .await?;
+    if ms > 0 {
+        let until = chrono::Utc::now() + chrono::Duration::milliseconds(ms);
+        return Ok(Health::Paused {
+            until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+    }
+    Ok(Health::Active)
+}
+
+async fn queue_depth(state: &AppState) -> Option<u32> {
+    let topology = state.outbox.publisher().topology().clone();
+    let conn = lapin::Connection::connect(
+        &state.config.common.amqp_url,
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .ok()?;
+    let depth = async {
+        let ch = conn.create_channel().await.ok()?;
+        let q = ch
+            .queue_declare(
+                &topology.changes(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .ok()?;
+        Some(q.message_count())
+    }
+    .await;
+    let _ = conn.close(200, "status page").await;
+    depth
+}
+
+/// Users by id with their sync status, in the given order.
+pub async fn users(
+    state: &AppState,
+    tenant: &str,
+    ids: &[String],
+) -> Result<Vec<UserStatus>, WebError> {
+    let keys = state.tenants.keys();
+    let mut r = state.redis.clone();
+    let failed: HashSet<String> = r.smembers(keys.failed(tenant)).await?;
+    let stored = state.users.get_many(tenant, ids).await?;
+    let mut out = Vec::new();
+    for u in stored {
+        let sync: HashMap<String, String> = r.hgetall(keys.sync(tenant, &u.id)).await?;
+        let mapped: Option<String> = r.hget(keys.map_requester(tenant), &u.id).await?;
+        let email = u.doc["emails"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|e| e["primary"] == Value::Bool(true))
+                    .or_else(|| a.first())
+            })
+            .and_then(|e| e["value"].as_str())
+            .unwrap_or("")
+            .to_string();
+        out.push(UserStatus {
+            user_name: u.doc["userName"].as_str().unwrap_or("").to_string(),
+            email,
+            active: u.doc["active"].as_bool().unwrap_or(true),
+            version: u.version,
+            applied_version: sync.get("applied_version").and_then(|v| v.parse().ok()),
+            requester_id: mapped.or_else(|| sync.get("requester_id").cloned()),
+            last_error: sync.get("last_error").cloned(),
+            attempts: sync.get("attempts").cloned(),
+            updated_at: sync.get("updated_at").cloned(),
+            warnings: sync
+                .get("warnings")
+                .and_then(|w| serde_json::from_str::<Vec<String>>(w).ok())
+                .unwrap_or_default(),
+            failed: failed.contains(&u.id),
+            id: u.id,
+        });
+    }
+    Ok(out)
+}
+
+/// Users whose userName or an email equals `q` (case-insensitive).
+pub async fn search(state: &AppState, tenant: &str, q: &str) -> Result<Vec<UserStatus>, WebError> {
+    let q = q.trim().to_lowercase();
+    let mut ids: Vec<String> = Vec::new();
+    if let Some(id) = state.users.id_by_user_name(tenant, &q).await? {
+        ids.push(id);
+    }
+    for id in state.users.ids_by_email(tenant, &q).await? {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    users(state, tenant, &ids).await
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    q: Option<String>,
+    replayed: Option<String>,
+}
+
+/// `GET /status`.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(web): Extension<Web>,
+    signed: SignedIn,
+    Query(query): Query<StatusQuery>,
+) -> Response {
+    match view(&state, &web, signed.tenant.clone(), query).await {
+        Ok(v) => layout::status_page(&v, &signed.csrf, web.config().status_refresh).into_response(),
+        Err(e) => (
+            e.status(),
+            layout::message_page("Status unavailable", &e.to_string()),
+        )
+            .into_response(),
+    }
+}
+
+async fn view(
+    state: &AppState,
+    web: &Web,
+    tenant: Tenant,
+    query: StatusQuery,
+) -> Result<StatusView, WebError> {
+    let id = tenant.id.clone();
+    let failed_ids: Vec<String> = {
+        let mut v: Vec<String> = state
+            .redis
+            .clone()
+            .smembers(state.tenants.keys().failed(&id))
+            .await?;
+        v.sort();
+        v.truncate(50);
+        v
+    };
+    let search = match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) => Some((q.to_string(), search(state, &id, q).await?)),
+        None => None,
+    };
+    let notice = match query.replayed.as_deref() {
+        Some("1") => Some("Replayed: the change is queued again and will show as in sync once Freshservice accepts it.".to_string()),
+        Some("0") => Some("That dead letter was already replayed or removed.".to_string()),
+        _ => None,
+    };
+    let dead = web.dead().list(state, &id).await.map_err(|e| {
+        tracing::warn!(error = %e, "could not read dead letters");
+        "The dead-letter queue could not be read right now (message broker unreachable). The page retries on its next refresh.".to_string()
+    });
+    let mut user_names = HashMap::new();
+    if let Ok(letters) = &dead {
+        let mut ids: Vec<String> = letters.iter().map(|l| l.letter.event.id.clone()).collect();
+        ids.dedup();
+        ids.truncate(200);
+        for u in state.users.get_many(&id, &ids).await? {
+            if let Some(name) = u.doc["userName"].as_str() {
+                user_names.insert(u.id.clone(), name.to_string());
+            }
+        }
+    }
+    Ok(StatusView {
+        counts: counts(state, &id).await?,
+        health: health(state, &tenant).await?,
+        queue_depth: queue_depth(state).await,
+        dead,
+        user_names,
+        failed_users: users(state, &id, &failed_ids).await?,
+        search,
+        notice,
+        tenant,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ReplayForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    message_id: String,
+}
+
+/// `POST /status/replay`: replays one of the tenant's dead letters.
+pub async fn replay(
+    State(state): State<AppState>,
+    Extension(web): Extension<Web>,
+    signed: SignedIn,
+    Form(f): Form<ReplayForm>,
+) -> Response {
+    if let Err(r) = signed.check_csrf(&f.csrf) {
+        return r.into_response();
+    }
+    match web
+        .dead()
+        .replay(&state, &signed.tenant.id, &f.message_id)
+        .await
+    {
+        Ok(true) => Redirect::to("/status?replayed=1").into_response(),
+        Ok(false) => Redirect::to("/status?replayed=0").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "replay failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                layout::message_page(
+                    "Replay failed",
+                    "The message broker could not take the change right now; nothing was lost. Go back and press Replay again in a minute.",
+                ),
+            )
+                .into_response()
+        }
+    }
+}

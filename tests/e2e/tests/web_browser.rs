@@ -1,0 +1,253 @@
+//! The admin's whole journey in a real headless Chromium (Debian's
+//! `chromium`, driven through `chromedriver` with fantoccini): install
+//! against the simulator and copy the token, sign in and read the custom
+//! fields' Okta External Names, provision a user through SCIM and watch the
+//! status page turn it "in sync" by itself, see a validation failure with
+//! its reason, fix the field in Freshservice and replay it.
+//!
+//! Screenshots of each page go to `tests/e2e/artifacts/`. Without
+//! chromium/chromedriver the test is skipped with a message, unless `CI`
+//! is set: in CI it must run.
+
+mod web_common;
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use e2e::{okta_user, wait_for, Stack, StackOptions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use web_common::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const PAGE: Duration = Duration::from_secs(20);
+const CONVERGE: Duration = Duration::from_secs(40);
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+/// A chromedriver child process and a WebDriver session on it.
+struct Browser {
+    client: Client,
+    _driver: tokio::process::Child,
+    _profile: PathBuf,
+}
+
+impl Browser {
+    /// `None` (after saying why) when Chromium is missing outside CI.
+    async fn start() -> anyhow::Result<Option<Browser>> {
+        let present =
+            std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+        if !present {
+            if std::env::var_os("CI").is_some() {
+                anyhow::bail!("{CHROMIUM} or {CHROMEDRIVER} missing in CI: run deploy/local/test, which installs them (apt-get install chromium chromium-driver)");
+            }
+            eprintln!("SKIPPED: browser tests need {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)");
+            return Ok(None);
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let driver = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let profile = std::env::temp_dir().join(unique("fsb-chromium-"));
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,1100",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        });
+        let url = format!("http://127.0.0.1:{port}");
+        let client = wait_for("chromedriver to accept a session", PAGE, || {
+            let caps = caps.clone();
+            let url = url.clone();
+            async move {
+                let mut b =
+                    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+                b.capabilities(caps.as_object().unwrap().clone());
+                Ok(b.connect(&url).await.ok())
+            }
+        })
+        .await?;
+        Ok(Some(Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }))
+    }
+
+    async fn shot(&self, name: &str) -> anyhow::Result<()> {
+        let png = self.client.screenshot().await?;
+        std::fs::write(artifacts().join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
+    async fn text(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self.client.find(Locator::Css(css)).await?.text().await?)
+    }
+
+    /// Waits until the element's text satisfies `ok`, without reloading
+    /// (the page must refresh itself).
+    async fn wait_text(
+        &self,
+        what: &str,
+        css: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
+        wait_for(what, CONVERGE, || async {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(e) => {
+                    let t = e.text().await?;
+                    Ok(ok(&t).then_some(t))
+                }
+                Err(_) => Ok(None),
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self._profile);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_installs_reads_fields_watches_sync_and_replays_a_failure() -> anyhow::Result<()> {
+    init();
+    let Some(browser) = Browser::start().await? else {
+        return Ok(());
+    };
+    let stack = Stack::start_with(StackOptions {
+        workers: 1,
+        // The worker re-reads requester fields quickly after the fix.
+        worker_env: [("REQUESTER_FIELDS_TTL_MS".to_string(), "200".to_string())].into(),
+        ..Default::default()
+    })
+    .await?;
+    secret(&stack.token);
+    let fields = json!([
+        {"name": "cost_center", "label": "Cost center", "type": "custom_dropdown", "choices": ["Engineering", "Sales"]},
+        {"name": "employee_number", "label": "Employee number", "type": "custom_text"},
+    ]);
+    let (domain, key, _) = sim_account(&stack, fields).await?;
+    let base = base(&stack);
+    let c = &browser.client;
+    let result = async {
+        // --- install ---------------------------------------------------
+        c.goto(&format!("{base}/")).await?;
+        c.find(Locator::Id("domain")).await?.send_keys(&format!("https://{domain}.freshservice.com")).await?;
+        c.find(Locator::Id("api_key")).await?.send_keys(&key).await?;
+        browser.shot("01-install-form").await?;
+        c.find(Locator::Id("install-submit")).await?.click().await?;
+        c.wait().at_most(PAGE).for_element(Locator::Css("#result:not([hidden])")).await?;
+        let token = c.find(Locator::Id("token")).await?.prop("value").await?.unwrap_or_default();
+        secret(&token);
+        assert_eq!(token.len(), 43);
+        let scim_base = c.find(Locator::Id("scim-base")).await?.prop("value").await?.unwrap_or_default();
+        assert_eq!(scim_base, stack.scim_base);
+        assert!(browser.text("#result").await?.contains("Test API Credentials"), "Okta steps shown");
+        let copy = c.find(Locator::Css("button.copy[data-copy=token]")).await?;
+        copy.click().await?;
+        wait_for("the copy button to confirm", PAGE, || async { Ok((copy.text().await? == "Copied").then_some(())) }).await?;
+        // Where the headless browser lets us read the clipboard, it holds the token.
+        let clip = c
+            .execute_async(
+                "const done = arguments[0]; navigator.clipboard.readText().then(done, () => done(null));",
+                vec![],
+            )
+            .await?;
+        if let Some(text) = clip.as_str() {
+            assert_eq!(text, token, "clipboard holds the token");
+        }
+        browser.shot("02-install-done").await?;
+        let (s, _) = stack.scim_as(&token, "GET", "/Users", None).await?;
+        assert_eq!(s, 200, "the copied token opens SCIM");
+
+        // --- sign in, settings ------------------------------------------
+        c.goto(&format!("{base}/settings")).await?;
+        c.wait().at_most(PAGE).for_element(Locator::Id("signin-submit")).await?;
+        c.find(Locator::Id("token")).await?.send_keys(&token).await?;
+        c.find(Locator::Id("signin-submit")).await?.click().await?;
+        c.wait().at_most(PAGE).for_element(Locator::Id("custom-fields")).await?;
+        let table = browser.text("#custom-fields").await?;
+        assert!(table.contains("custom_fields.cost_center"), "{table}");
+        assert!(table.contains("custom_fields.employee_number"), "{table}");
+        assert!(table.contains("urn:ietf:params:scim:schemas:core:2.0:User"), "{table}");
+        assert!(table.contains("Engineering, Sales"), "{table}");
+        browser.shot("03-settings").await?;
+        let page = c.source().await?;
+        assert!(!page.contains(&token) && !page.contains(&key), "no secret on the settings page");
+
+        // --- provision, watch it turn in sync -------------------------------
+        let mut good = okta_user("grace.hopper@example.com", "Grace", "Hopper");
+        good["custom_fields"] = json!({"cost_center": "Engineering", "employee_number": "E-1"});
+        assert_eq!(stack.scim_as(&token, "POST", "/Users", Some(good)).await?.0, 201);
+        c.goto(&format!("{base}/status")).await?;
+        c.wait().at_most(PAGE).for_element(Locator::Id("count-known")).await?;
+        browser.wait_text("the user to show in sync", "#count-in-sync", |t| t == "1").await?;
+        browser.shot("04-status-in-sync").await?;
+
+        // --- a validation failure, with its reason ---------------------------
+        let mut bad = okta_user("alan.turing@example.com", "Alan", "Turing");
+        bad["custom_fields"] = json!({"cost_center": "Marketing"});
+        assert_eq!(stack.scim_as(&token, "POST", "/Users", Some(bad)).await?.0, 201);
+        let reason = browser.wait_text("the dead letter on the page", "#dead-letters", |t| t.contains("cost_center")).await?;
+        assert!(reason.contains("Marketing") || reason.contains("Engineering"), "{reason}");
+        assert_eq!(browser.text("#count-failed").await?, "1");
+        browser.shot("05-status-dead-letter").await?;
+        // Search shows the user's last error.
+        c.find(Locator::Id("q")).await?.send_keys("alan.turing@example.com").await?;
+        c.find(Locator::Id("search-submit")).await?.click().await?;
+        let found = browser.wait_text("the search result", "#search-results", |t| t.contains("alan.turing")).await?;
+        assert!(found.contains("failed") && found.contains("cost_center"), "{found}");
+
+        // --- fix the field in Freshservice, replay ---------------------------
+        assert_eq!(sim_admin(&stack, &domain, "DELETE", "/requester_fields/cost_center", None).await?, 204);
+        let fixed = json!({"name": "cost_center", "label": "Cost center", "type": "custom_dropdown", "choices": ["Engineering", "Sales", "Marketing"]});
+        assert_eq!(sim_admin(&stack, &domain, "POST", "/requester_fields", Some(fixed)).await?, 201);
+        tokio::time::sleep(Duration::from_millis(300)).await; // the worker's field cache (200 ms here)
+        c.find(Locator::Css("button.replay")).await?.click().await?;
+        browser.wait_text("the replay notice", "p.ok[role=status]", |t| t.contains("Replayed")).await?;
+        browser.wait_text("both users in sync", "#count-in-sync", |t| t == "2").await?;
+        assert_eq!(browser.text("#count-failed").await?, "0");
+        browser.wait_text("the dead letter gone", "#live", |t| t.contains("None: every change")).await?;
+        browser.shot("06-status-replayed").await?;
+        let state: serde_json::Value = stack
+            .http
+            .get(format!("{}/_sim/accounts/{domain}/state", stack.sim.base_url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let alan = state["requesters"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["primary_email"] == "alan.turing@example.com"))
+            .cloned()
+            .expect("the replayed user reached Freshservice");
+        assert_eq!(alan["custom_fields"]["cost_center"], "Marketing", "{alan}");
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = browser.shot("zz-failure").await;
+    }
+    let _ = browser.client.clone().close().await;
+    stack.stop().await;
+    result?;
+    assert_no_secrets_logged();
+    Ok(())
+}
