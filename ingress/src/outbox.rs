@@ -44,10 +44,7 @@ impl Outbox {
         request_id: &str,
     ) -> Result<(), OutboxError> {
         let ev = ChangeEvent::user(tenant, id, version, request_id);
-        let queue = self.publisher.topology().changes();
-        self.publisher
-            .publish(&queue, &ev.to_json(), &format!("{tenant}/{id}/{version}"))
-            .await?;
+        self.publisher.publish_change(&ev).await?;
         if let Err(e) = self.users.confirm_published(tenant, id, version).await {
             tracing::warn!(tenant, user = id, error = %e, "could not clear outbox entry; the sweeper will re-publish");
         }

@@ -1,5 +1,6 @@
-//! The consumer loop: pulls change events with manual acks and bounded
-//! prefetch, converges up to `WORKER_CONCURRENCY` users at once, and acks
+//! The consumer loop: follows every tenant's queue (one consumer each, so
+//! one tenant's backlog never holds up another's), pulls change events with
+//! manual acks and bounded per-queue prefetch, converges up to `WORKER_CONCURRENCY` users at once, and acks
 //! only once the outcome is durable (applied, parked on a wait queue, or
 //! dead-lettered). A crash before the ack returns the event to the queue.
 //!
@@ -8,6 +9,7 @@
 //! connection, so their acks still reach the broker.
 
 use std::{
+    collections::HashMap,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -28,8 +30,9 @@ use shared::{
     config::WorkerConfig,
     event::{ChangeEvent, DeadLetter},
     queue::{Publisher, Topology},
+    tenant::TenantStore,
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -45,7 +48,13 @@ pub struct Consumer {
     pub metrics: Arc<Metrics>,
     /// True while a consumer is attached to the broker (readiness).
     pub consuming: Arc<AtomicBool>,
+    /// Where the tenants to consume for are listed.
+    pub tenants: TenantStore,
 }
+
+/// How often the worker looks for newly installed tenants. A new tenant's
+/// first change waits at most this long; later ones flow at once.
+const TENANT_SCAN: Duration = Duration::from_secs(1);
 
 impl Consumer {
     /// Consumes until `stop`; reconnects after broker failures.
@@ -81,50 +90,133 @@ impl Consumer {
         .await?;
         let ch = conn.create_channel().await?;
         self.topology.declare(&ch).await?;
-        ch.basic_qos(self.config.prefetch, BasicQosOptions::default())
+        // Per-consumer prefetch (global: false): each tenant's queue gets its
+        // own allowance, so a tenant with a backlog cannot take them all.
+        ch.basic_qos(self.config.prefetch, BasicQosOptions { global: false })
             .await?;
-        let mut deliveries = ch
-            .basic_consume(
-                &self.topology.changes(),
-                "",
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        let tag = deliveries.tag().to_string();
         self.consuming.store(true, Ordering::Relaxed);
-        tracing::info!(queue = %self.topology.changes(), "consuming");
-        loop {
-            let delivery = tokio::select! {
-                _ = stop.cancelled() => break,
-                d = deliveries.next() => d,
-            };
-            let delivery = match delivery {
-                Some(Ok(d)) => d,
-                Some(Err(e)) => return Err(e.into()),
-                None => anyhow::bail!("consumer stream ended"),
-            };
-            let permit = permits.clone().acquire_owned().await?;
-            let me = self.clone();
-            tokio::spawn(async move {
-                me.process(delivery).await;
-                drop(permit);
-            });
-        }
-        // Graceful stop: no new deliveries, in-flight work finishes (or the
-        // grace period runs out and the broker redelivers it).
+        // tenant id → (consumer tag, token that marks our own cancel)
+        let mut consumers: HashMap<String, (String, CancellationToken)> = HashMap::new();
+        let (err_tx, mut err_rx) = mpsc::channel::<anyhow::Error>(1);
+        let mut scan = tokio::time::interval(TENANT_SCAN);
+        scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            tokio::select! {
+                _ = stop.cancelled() => break Ok(()),
+                Some(e) = err_rx.recv() => break Err(e),
+                _ = scan.tick() => {
+                    if let Err(e) = self.follow_tenants(&ch, &mut consumers, permits, &err_tx).await {
+                        break Err(e);
+                    }
+                }
+            }
+        };
+        // Stop: no new deliveries, in-flight work finishes (or the grace
+        // period runs out and the broker redelivers it).
         self.consuming.store(false, Ordering::Relaxed);
-        let _ = ch.basic_cancel(&tag, BasicCancelOptions::default()).await;
-        let all = self.config.concurrency as u32;
-        if tokio::time::timeout(self.config.shutdown_grace, permits.acquire_many(all))
-            .await
-            .is_err()
-        {
-            tracing::warn!("grace period over; unfinished events return to the queue");
+        for (tag, mine) in consumers.values() {
+            mine.cancel();
+            let _ = ch.basic_cancel(tag, BasicCancelOptions::default()).await;
+        }
+        if result.is_ok() {
+            let all = self.config.concurrency as u32;
+            if tokio::time::timeout(self.config.shutdown_grace, permits.acquire_many(all))
+                .await
+                .is_err()
+            {
+                tracing::warn!("grace period over; unfinished events return to the queue");
+            }
         }
         // Prefetched but unstarted deliveries are requeued by the close.
         let _ = conn.close(200, "worker shutting down").await;
+        result
+    }
+
+    /// Starts a consumer on the queue of every tenant not yet followed, and
+    /// stops following tenants that were uninstalled.
+    async fn follow_tenants(
+        self: &Arc<Self>,
+        ch: &lapin::Channel,
+        consumers: &mut HashMap<String, (String, CancellationToken)>,
+        permits: &Arc<Semaphore>,
+        err_tx: &mpsc::Sender<anyhow::Error>,
+    ) -> anyhow::Result<()> {
+        let ids = match self.tenants.ids().await {
+            Ok(ids) => ids,
+            Err(e) => {
+                // Redis briefly away: keep serving the tenants we follow.
+                tracing::warn!(error = %e, "could not list tenants; keeping current consumers");
+                return Ok(());
+            }
+        };
+        for id in &ids {
+            if consumers.contains_key(id) {
+                continue;
+            }
+            self.topology.declare_tenant(ch, id).await?;
+            let queue = self.topology.tenant_queue(id);
+            let stream = ch
+                .basic_consume(
+                    &queue,
+                    "",
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let mine = CancellationToken::new();
+            consumers.insert(id.clone(), (stream.tag().to_string(), mine.clone()));
+            tracing::info!(%queue, "consuming");
+            tokio::spawn(
+                self.clone()
+                    .forward(stream, permits.clone(), err_tx.clone(), mine),
+            );
+        }
+        let gone: Vec<String> = consumers
+            .keys()
+            .filter(|k| !ids.contains(k))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some((tag, mine)) = consumers.remove(&id) {
+                tracing::info!(tenant = %id, "tenant uninstalled; no longer consuming its queue");
+                mine.cancel();
+                let _ = ch.basic_cancel(&tag, BasicCancelOptions::default()).await;
+            }
+        }
         Ok(())
+    }
+
+    /// Hands one tenant queue's deliveries to the shared pool of
+    /// `WORKER_CONCURRENCY` tasks. A stream that ends without our cancel
+    /// means the connection broke: report it so everything reconnects.
+    async fn forward(
+        self: Arc<Self>,
+        mut stream: lapin::Consumer,
+        permits: Arc<Semaphore>,
+        err_tx: mpsc::Sender<anyhow::Error>,
+        mine: CancellationToken,
+    ) {
+        while let Some(delivery) = stream.next().await {
+            match delivery {
+                Ok(d) => {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        me.process(d).await;
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    let _ = err_tx.try_send(e.into());
+                    return;
+                }
+            }
+        }
+        if !mine.is_cancelled() {
+            let _ = err_tx.try_send(anyhow::anyhow!("consumer stream ended"));
+        }
     }
 
     async fn process(&self, delivery: Delivery) {
@@ -174,13 +266,9 @@ impl Consumer {
     }
 
     /// Puts the event on the smallest wait tier at least `after` long; it
-    /// comes back to `changes` when the tier's TTL expires.
+    /// comes back to its tenant's queue when the tier's TTL expires.
     async fn park(&self, ev: &ChangeEvent, after: Duration) -> bool {
-        let q = self.topology.wait(Topology::tier_for(after));
-        self.publisher
-            .publish(&q, &ev.to_json(), &ev.request_id)
-            .await
-            .is_ok()
+        self.publisher.publish_wait(after, ev).await.is_ok()
     }
 
     async fn dead_letter(&self, ev: &ChangeEvent, class: &str, reason: String) -> bool {

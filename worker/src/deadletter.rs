@@ -167,9 +167,7 @@ async fn walk(
                         .event
                         .clone();
                     ev.attempt = 0;
-                    publisher
-                        .publish(&topology.changes(), &ev.to_json(), &ev.request_id)
-                        .await?;
+                    publisher.publish_change(&ev).await?;
                 }
                 // Kept: back to the tail, under the same id.
                 _ => {

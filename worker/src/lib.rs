@@ -2,6 +2,7 @@
 //! Freshservice requester, inside the tenant's API budget.
 
 pub mod budget;
+pub mod cli;
 pub mod consume;
 pub mod converge;
 pub mod deadletter;

@@ -64,7 +64,13 @@ pub async fn start_full(config: WorkerConfig) -> anyhow::Result<Started> {
     let metrics = Arc::new(Metrics::default());
     let consuming = Arc::new(AtomicBool::new(false));
     let consumer = Arc::new(Consumer {
-        converger: Converger::new(redis.clone(), tenants, config.clone(), metrics.clone()),
+        converger: Converger::new(
+            redis.clone(),
+            tenants.clone(),
+            config.clone(),
+            metrics.clone(),
+        ),
+        tenants,
         config: config.clone(),
         publisher,
         topology,

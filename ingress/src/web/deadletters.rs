@@ -169,7 +169,7 @@ async fn walk(state: &AppState, action: Action<'_>) -> Result<Vec<Letter>, DeadL
                 (true, Action::Replay { .. }, Some(l)) => {
                     let mut ev = l.event.clone();
                     ev.attempt = 0;
-                    publisher.publish(&topology.changes(), &ev.to_json(), &ev.request_id).await?;
+                    publisher.publish_change(&ev).await?;
                     tracing::info!(tenant = %ev.tenant, user = %ev.id, version = ev.version, "dead letter replayed from the status page");
                 }
                 (true, Action::PurgeTenant(_), _) => {}

@@ -181,7 +181,20 @@ pub async fn remove(
 /// Uninstalls a tenant (API and settings page).
 pub async fn uninstall(state: &AppState, web: &Web, tenant: &str) -> Result<(), WebError> {
     state.tenants.uninstall(tenant).await?;
+    // Its queued changes go with it (workers stop following the queue).
+    let dropped = match state.outbox.publisher().delete_tenant_queue(tenant).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(tenant, error = %e, "could not delete the tenant's change queue");
+            0
+        }
+    };
     let removed = web.dead().purge_tenant(state, tenant).await;
-    tracing::info!(tenant, dead_letters_removed = removed, "tenant uninstalled");
+    tracing::info!(
+        tenant,
+        dead_letters_removed = removed,
+        queued_changes_dropped = dropped,
+        "tenant uninstalled"
+    );
     Ok(())
 }

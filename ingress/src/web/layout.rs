@@ -385,7 +385,7 @@ pub fn status_page(v: &StatusView, csrf: &str, refresh: Duration) -> Html<String
                     div { dt { "In sync" } dd #count-in-sync { (c.in_sync) } }
                     div { dt { "Pending" } dd #count-pending { (c.pending) } }
                     div { dt { "Failed" } dd #count-failed { (c.failed) } }
-                    div { dt { "Bridge queue (all accounts)" } dd #queue-depth { @match v.queue_depth { Some(n) => (n), None => "unavailable" } } }
+                    div { dt { "Changes queued" } dd #queue-depth { @match v.queue_depth { Some(n) => (n), None => "unavailable" } } }
                 }
             }
             section aria-labelledby="dead-h" {

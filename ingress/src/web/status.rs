@@ -75,7 +75,7 @@ pub struct StatusView {
     pub tenant: Tenant,
     pub counts: Counts,
     pub health: Health,
-    /// Messages waiting on the bridge's change queue (all accounts).
+    /// Change events waiting on this tenant's queue.
     pub queue_depth: Option<u32>,
     pub dead: Result<Vec<Letter>, String>,
     pub failed_users: Vec<UserStatus>,
@@ -147,7 +147,7 @@ async fn health(state: &AppState, t: &Tenant) -> Result<Health, WebError> {
     Ok(Health::Active)
 }
 
-async fn queue_depth(state: &AppState) -> Option<u32> {
+async fn queue_depth(state: &AppState, tenant: &str) -> Option<u32> {
     let topology = state.outbox.publisher().topology().clone();
     let conn = lapin::Connection::connect(
         &state.config.common.amqp_url,
@@ -159,7 +159,7 @@ async fn queue_depth(state: &AppState) -> Option<u32> {
         let ch = conn.create_channel().await.ok()?;
         let q = ch
             .queue_declare(
-                &topology.changes(),
+                &topology.tenant_queue(tenant),
                 lapin::options::QueueDeclareOptions {
                     passive: true,
                     ..Default::default()
@@ -302,7 +302,7 @@ async fn view(
     Ok(StatusView {
         counts: counts(state, &id).await?,
         health: health(state, &tenant).await?,
-        queue_depth: queue_depth(state).await,
+        queue_depth: queue_depth(state, &id).await,
         dead,
         user_names,
         failed_users: users(state, &id, &failed_ids).await?,

@@ -16,6 +16,7 @@ use lapin::{
 use tokio::sync::Mutex;
 
 use super::Topology;
+use crate::event::ChangeEvent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -25,7 +26,7 @@ pub enum PublishError {
     Broker(#[from] lapin::Error),
     #[error("message broker refused the event (nack)")]
     Nacked,
-    #[error("message broker returned the event unrouted (queue `{0}` missing)")]
+    #[error("message broker returned the event unrouted ({0}: no queue bound)")]
     Unroutable(String),
     #[error("message broker did not confirm within {0:?}")]
     Timeout(Duration),
@@ -34,6 +35,8 @@ pub enum PublishError {
 struct Live {
     conn: Connection,
     channel: Channel,
+    /// Tenants whose queue this connection has declared and bound.
+    declared: std::collections::HashSet<String>,
 }
 
 /// A lazily connected, self-healing publisher with publisher confirms.
@@ -77,6 +80,7 @@ impl Publisher {
         *live = Some(Live {
             conn,
             channel: channel.clone(),
+            declared: Default::default(),
         });
         Ok(channel)
     }
@@ -88,15 +92,87 @@ impl Publisher {
         }
     }
 
-    /// Publishes `body` to `queue` and waits for the broker's confirm.
+    /// Publishes a change event to its tenant's queue (declaring the queue
+    /// on first use by this connection) and waits for the broker's confirm.
+    pub async fn publish_change(&self, ev: &ChangeEvent) -> Result<(), PublishError> {
+        let id = format!("{}/{}/{}", ev.tenant, ev.id, ev.version);
+        let body = ev.to_json();
+        let exchange = self.topology.changes_exchange();
+        for attempt in 0..2 {
+            self.ensure_tenant(&ev.tenant, attempt > 0).await?;
+            match self.publish_to(&exchange, &ev.tenant, &body, &id).await {
+                // Unroutable: the tenant's queue vanished (deleted by hand or
+                // by an uninstall racing this write); declare and try again.
+                Err(PublishError::Unroutable(_)) if attempt == 0 => continue,
+                other => return other,
+            }
+        }
+        Err(PublishError::Unroutable(
+            self.topology.tenant_queue(&ev.tenant),
+        ))
+    }
+
+    /// Parks a change event on a delay tier; it returns to its tenant's
+    /// queue when the tier's TTL expires.
+    pub async fn publish_wait(&self, tier: Duration, ev: &ChangeEvent) -> Result<(), PublishError> {
+        let exchange = self.topology.wait(Topology::tier_for(tier));
+        let id = format!("{}/{}/{}", ev.tenant, ev.id, ev.version);
+        self.publish_to(&exchange, &ev.tenant, &ev.to_json(), &id)
+            .await
+    }
+
+    /// Publishes `body` straight to `queue` (default exchange), e.g. the
+    /// dead-letter queue, and waits for the broker's confirm.
     pub async fn publish(
         &self,
         queue: &str,
         body: &[u8],
         message_id: &str,
     ) -> Result<(), PublishError> {
-        let result =
-            tokio::time::timeout(self.timeout, self.publish_inner(queue, body, message_id)).await;
+        self.publish_to("", queue, body, message_id).await
+    }
+
+    /// Declares and binds the tenant's queue unless this connection did.
+    async fn ensure_tenant(&self, tenant: &str, force: bool) -> Result<(), PublishError> {
+        let channel = self.channel().await?;
+        {
+            let live = self.live.lock().await;
+            if !force && live.as_ref().is_some_and(|l| l.declared.contains(tenant)) {
+                return Ok(());
+            }
+        }
+        let declared =
+            tokio::time::timeout(self.timeout, self.topology.declare_tenant(&channel, tenant))
+                .await;
+        match declared {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                self.reset().await;
+                return Err(e.into());
+            }
+            Err(_) => {
+                self.reset().await;
+                return Err(PublishError::Timeout(self.timeout));
+            }
+        }
+        if let Some(l) = self.live.lock().await.as_mut() {
+            l.declared.insert(tenant.to_string());
+        }
+        Ok(())
+    }
+
+    async fn publish_to(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        message_id: &str,
+    ) -> Result<(), PublishError> {
+        let result = tokio::time::timeout(
+            self.timeout,
+            self.publish_inner(exchange, routing_key, body, message_id),
+        )
+        .await;
         let result = match result {
             Ok(r) => r,
             Err(_) => Err(PublishError::Timeout(self.timeout)),
@@ -112,7 +188,8 @@ impl Publisher {
 
     async fn publish_inner(
         &self,
-        queue: &str,
+        exchange: &str,
+        routing_key: &str,
         body: &[u8],
         message_id: &str,
     ) -> Result<(), PublishError> {
@@ -123,8 +200,8 @@ impl Publisher {
             .with_message_id(message_id.into());
         let confirm = channel
             .basic_publish(
-                "",
-                queue,
+                exchange,
+                routing_key,
                 BasicPublishOptions {
                     mandatory: true,
                     ..Default::default()
@@ -136,10 +213,28 @@ impl Publisher {
             .await?;
         match confirm {
             Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable(queue.to_string())),
+            Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable(format!(
+                "{exchange}/{routing_key}"
+            ))),
             Confirmation::Nack(_) => Err(PublishError::Nacked),
             Confirmation::NotRequested => Err(PublishError::Nacked),
         }
+    }
+
+    /// Deletes a tenant's change queue and the events in it (uninstall).
+    /// Returns how many events were dropped.
+    pub async fn delete_tenant_queue(&self, tenant: &str) -> Result<u32, PublishError> {
+        let channel = self.channel().await?;
+        let n = channel
+            .queue_delete(
+                &self.topology.tenant_queue(tenant),
+                lapin::options::QueueDeleteOptions::default(),
+            )
+            .await?;
+        if let Some(l) = self.live.lock().await.as_mut() {
+            l.declared.remove(tenant);
+        }
+        Ok(n)
     }
 
     /// True when a broker connection is open (readiness checks).

@@ -1,15 +1,26 @@
 //! Queue names and declarations. All names start with `BRIDGE_QUEUE_PREFIX`
 //! so several stacks (and parallel tests) share one broker without crossing.
 //!
-//! - `<p>.changes`: durable quorum queue every worker consumes.
-//! - `<p>.wait.<tier>`: one durable quorum queue per delay tier; messages
-//!   expire after the tier's TTL and are dead-lettered back to `changes`.
-//!   A tenant that is paused or out of budget parks its events here so the
-//!   consumer keeps serving other tenants (invariant 5).
-//! - `<p>.dead`: dead letters (a [`crate::event::DeadLetter`] per message),
-//!   listed, replayed and purged by the worker binary.
+//! Each tenant has its own queue, so one tenant's backlog never holds up
+//! another tenant's changes (invariant 5): the broker hands every consumer's
+//! queue its share, whatever lies in the others.
+//!
+//! - exchange `<p>.changes` (direct): routes a change by tenant id to
+//! - queue `<p>.changes.<tenant>`: durable quorum queue of that tenant's
+//!   change events; every worker consumes every tenant's queue.
+//! - exchange + queue `<p>.wait.<tier>` per delay tier (fanout → durable
+//!   quorum queue with a TTL): a tenant that is paused or out of budget
+//!   parks its events here; on expiry they are dead-lettered to
+//!   `<p>.changes` with their original routing key (the tenant id), i.e.
+//!   back to the tenant's queue.
+//! - queue `<p>.dead`: dead letters (a [`crate::event::DeadLetter`] per
+//!   message), listed, replayed and purged by the worker binary.
 
-use lapin::{options::QueueDeclareOptions, types::AMQPValue, types::FieldTable, Channel};
+use lapin::{
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable},
+    Channel, ExchangeKind,
+};
 use std::time::Duration;
 
 /// Delay tiers for parked events. A wait is rounded up to the next tier.
@@ -26,6 +37,22 @@ pub struct Topology {
     prefix: String,
 }
 
+fn durable() -> QueueDeclareOptions {
+    QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    }
+}
+
+fn quorum() -> FieldTable {
+    let mut t = FieldTable::default();
+    t.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    t
+}
+
 impl Topology {
     pub fn new(prefix: impl Into<String>) -> Self {
         Self {
@@ -33,16 +60,35 @@ impl Topology {
         }
     }
 
-    pub fn changes(&self) -> String {
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The direct exchange change events are published to (routing key:
+    /// tenant id).
+    pub fn changes_exchange(&self) -> String {
         format!("{}.changes", self.prefix)
+    }
+
+    /// One tenant's change queue.
+    pub fn tenant_queue(&self, tenant: &str) -> String {
+        format!("{}.changes.{}", self.prefix, tenant)
     }
 
     pub fn dead(&self) -> String {
         format!("{}.dead", self.prefix)
     }
 
+    /// A delay tier's queue; its fanout exchange has the same name.
     pub fn wait(&self, tier: Duration) -> String {
         format!("{}.wait.{}s", self.prefix, tier.as_secs())
+    }
+
+    /// Every queue name that does not depend on a tenant (for cleanup).
+    pub fn shared_queues(&self) -> Vec<String> {
+        let mut q = vec![self.dead()];
+        q.extend(WAIT_TIERS.iter().map(|t| self.wait(*t)));
+        q
     }
 
     /// The smallest tier at least as long as `d` (the longest if none is).
@@ -54,37 +100,36 @@ impl Topology {
             .unwrap_or(*WAIT_TIERS.last().unwrap())
     }
 
-    /// Declares every queue; idempotent, safe for each process to call.
+    /// Declares the exchanges and shared queues; idempotent, safe for each
+    /// process to call.
     pub async fn declare(&self, ch: &Channel) -> Result<(), lapin::Error> {
-        let durable = QueueDeclareOptions {
+        let exchange = ExchangeDeclareOptions {
             durable: true,
             ..Default::default()
         };
-        let mut quorum = FieldTable::default();
-        quorum.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
-        ch.queue_declare(&self.changes(), durable, quorum.clone())
-            .await?;
-        ch.queue_declare(&self.dead(), durable, quorum.clone())
-            .await?;
+        ch.exchange_declare(
+            &self.changes_exchange(),
+            ExchangeKind::Direct,
+            exchange,
+            FieldTable::default(),
+        )
+        .await?;
+        ch.queue_declare(&self.dead(), durable(), quorum()).await?;
         for tier in WAIT_TIERS {
-            let mut args = quorum.clone();
+            let name = self.wait(*tier);
+            let mut args = quorum();
             args.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongLongInt(tier.as_millis() as i64),
             );
+            // No dead-letter routing key: the expired event keeps its own
+            // (the tenant id) and so returns to its tenant's queue.
             args.insert(
                 "x-dead-letter-exchange".into(),
-                AMQPValue::LongString("".into()),
-            );
-            args.insert(
-                "x-dead-letter-routing-key".into(),
-                AMQPValue::LongString(self.changes().into()),
+                AMQPValue::LongString(self.changes_exchange().into()),
             );
             // At-least-once dead-lettering: an expired event is not dropped if
-            // the move back to `changes` fails (needs reject-publish overflow).
+            // the move back fails (needs reject-publish overflow).
             args.insert(
                 "x-dead-letter-strategy".into(),
                 AMQPValue::LongString("at-least-once".into()),
@@ -93,8 +138,33 @@ impl Topology {
                 "x-overflow".into(),
                 AMQPValue::LongString("reject-publish".into()),
             );
-            ch.queue_declare(&self.wait(*tier), durable, args).await?;
+            ch.exchange_declare(&name, ExchangeKind::Fanout, exchange, FieldTable::default())
+                .await?;
+            ch.queue_declare(&name, durable(), args).await?;
+            ch.queue_bind(
+                &name,
+                &name,
+                "",
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
         }
+        Ok(())
+    }
+
+    /// Declares one tenant's queue and binds it; idempotent.
+    pub async fn declare_tenant(&self, ch: &Channel, tenant: &str) -> Result<(), lapin::Error> {
+        let q = self.tenant_queue(tenant);
+        ch.queue_declare(&q, durable(), quorum()).await?;
+        ch.queue_bind(
+            &q,
+            &self.changes_exchange(),
+            tenant,
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
         Ok(())
     }
 }
@@ -118,5 +188,6 @@ mod tests {
             Duration::from_secs(600)
         );
         assert_eq!(Topology::new("x").wait(Duration::from_secs(5)), "x.wait.5s");
+        assert_eq!(Topology::new("x").tenant_queue("t1"), "x.changes.t1");
     }
 }

@@ -1,9 +1,17 @@
 //! Test harness for end-to-end tests: starts a Freshservice simulator, an
 //! ingress and workers in this process (real HTTP, real Redis, real
 //! RabbitMQ), each test with its own key prefix, queue prefix, simulator
-//! account and tenant, so tests run in parallel without crossing.
+//! account and tenant, so tests run in parallel without crossing. Workers
+//! can also run as real OS processes ([`Stack::spawn_worker_process`]) for
+//! the kill -9 / SIGTERM / multi-process tests.
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    path::{Path, PathBuf},
+    process::{ExitStatus, Stdio},
+    time::Duration,
+};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
@@ -33,6 +41,10 @@ pub struct StackOptions {
     pub worker_env: HashMap<String, String>,
     /// Extra environment for the ingress config.
     pub ingress_env: HashMap<String, String>,
+    /// The simulator account's rate-limit window in ms (None: its 60 s).
+    /// Tests shorten it, with the workers' `RATE_LIMIT_WINDOW_MS`, to check
+    /// a per-minute property in seconds.
+    pub sim_window_ms: Option<u64>,
 }
 
 impl Default for StackOptions {
@@ -44,6 +56,7 @@ impl Default for StackOptions {
             custom_fields: vec![],
             worker_env: HashMap::new(),
             ingress_env: HashMap::new(),
+            sim_window_ms: None,
         }
     }
 }
@@ -63,6 +76,8 @@ pub struct Stack {
     pub prefix: String,
     pub http: reqwest::Client,
     env: HashMap<String, String>,
+    /// Worker processes started so far (numbers their log files).
+    processes: std::sync::atomic::AtomicUsize,
     _cleanup: Cleanup,
 }
 
@@ -91,8 +106,22 @@ impl Drop for Cleanup {
 
 async fn cleanup(prefix: &str) {
     let topology = shared::queue::Topology::new(prefix);
-    let mut queues = vec![topology.changes(), topology.dead()];
-    queues.extend(
+    let mut tenants: Vec<String> = Vec::new();
+    let redis = match redis::Client::open(redis_url()) {
+        Ok(c) => c.get_multiplexed_async_connection().await.ok(),
+        Err(_) => None,
+    };
+    if let Some(mut con) = redis.clone() {
+        tenants = redis::cmd("SMEMBERS")
+            .arg(format!("{prefix}:tenants"))
+            .query_async(&mut con)
+            .await
+            .unwrap_or_default();
+    }
+    let mut queues = topology.shared_queues();
+    queues.extend(tenants.iter().map(|t| topology.tenant_queue(t)));
+    let mut exchanges = vec![topology.changes_exchange()];
+    exchanges.extend(
         shared::queue::topology::WAIT_TIERS
             .iter()
             .map(|t| topology.wait(*t)),
@@ -106,20 +135,23 @@ async fn cleanup(prefix: &str) {
                     .queue_delete(&q, lapin::options::QueueDeleteOptions::default())
                     .await;
             }
+            for x in exchanges {
+                let _ = ch
+                    .exchange_delete(&x, lapin::options::ExchangeDeleteOptions::default())
+                    .await;
+            }
         }
         let _ = conn.close(200, "test cleanup").await;
     }
-    if let Ok(client) = redis::Client::open(redis_url()) {
-        if let Ok(mut con) = client.get_multiplexed_async_connection().await {
-            let pattern = format!("{prefix}:*");
-            let keys: Vec<String> = redis::cmd("KEYS")
-                .arg(&pattern)
-                .query_async(&mut con)
-                .await
-                .unwrap_or_default();
-            for chunk in keys.chunks(500) {
-                let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut con).await;
-            }
+    if let Some(mut con) = redis {
+        let pattern = format!("{prefix}:*");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
+            .query_async(&mut con)
+            .await
+            .unwrap_or_default();
+        for chunk in keys.chunks(500) {
+            let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut con).await;
         }
     }
 }
@@ -148,6 +180,7 @@ impl Stack {
                 "domain": domain,
                 "api_keys": [api_key],
                 "rate_limit_per_min": opts.sim_rate_limit,
+                "rate_window_ms": opts.sim_window_ms,
                 "custom_fields": opts.custom_fields,
             }))
             .send()
@@ -201,6 +234,7 @@ impl Stack {
             prefix,
             http,
             env,
+            processes: std::sync::atomic::AtomicUsize::new(0),
             _cleanup: Cleanup {
                 prefix: prefix_for_cleanup,
             },
@@ -221,6 +255,57 @@ impl Stack {
     /// The environment the stack's services run with (to start binaries).
     pub fn env(&self) -> &HashMap<String, String> {
         &self.env
+    }
+
+    /// Starts a worker as a separate OS process (the `e2e-worker` binary,
+    /// the same code as the shipped `worker`) with the stack's environment.
+    pub async fn spawn_worker_process(&self) -> anyhow::Result<WorkerProcess> {
+        self.spawn_worker_process_with(&worker_binary()?, &HashMap::new())
+            .await
+    }
+
+    /// Like [`Stack::spawn_worker_process`] with an explicit binary (e.g.
+    /// `env!("CARGO_BIN_EXE_e2e-worker")`) and extra environment on top of
+    /// the stack's. Its stderr goes to `target/e2e-logs/<prefix>-worker-<n>.log`.
+    pub async fn spawn_worker_process_with(
+        &self,
+        bin: &Path,
+        extra_env: &HashMap<String, String>,
+    ) -> anyhow::Result<WorkerProcess> {
+        let n = self
+            .processes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = log_dir();
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let log = dir.join(format!("{}-worker-{n}.log", self.prefix));
+        let file =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let child = tokio::process::Command::new(bin)
+            .arg("run")
+            .envs(&self.env)
+            .env("LOG_FORMAT", "text")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,lapin=warn".into()),
+            )
+            .envs(extra_env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file))
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let pid = child.id().context("the worker process has no pid")?;
+        Ok(WorkerProcess { child, pid, log })
+    }
+
+    /// Every dead letter of this stack (all tenants).
+    pub async fn dead_letters(&self) -> anyhow::Result<Vec<worker::deadletter::Entry>> {
+        let topology = shared::queue::Topology::new(self.prefix.clone());
+        Ok(
+            worker::deadletter::list(&amqp_url(), &topology, &worker::deadletter::Selector::All)
+                .await?,
+        )
     }
 
     /// A SCIM call with the stack's token. Returns status and JSON body
@@ -316,6 +401,98 @@ impl Stack {
             let _ = tokio::time::timeout(Duration::from_secs(10), w.handle).await;
         }
     }
+}
+
+/// A worker running as its own OS process. Dropping it kills the process.
+pub struct WorkerProcess {
+    child: tokio::process::Child,
+    pub pid: u32,
+    /// Where its stderr (the logs) goes.
+    pub log: PathBuf,
+}
+
+impl WorkerProcess {
+    fn signal(&self, sig: libc::c_int) -> anyhow::Result<()> {
+        // SAFETY: kill(2) with a pid we started and still own (not yet
+        // reaped, so the pid cannot have been reused).
+        let rc = unsafe { libc::kill(self.pid as libc::pid_t, sig) };
+        if rc != 0 {
+            bail!(
+                "kill({}, {sig}): {}",
+                self.pid,
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
+    /// `kill -9`: the process dies at once, whatever it was doing; returns
+    /// once it has been reaped.
+    pub async fn kill(&mut self) -> anyhow::Result<ExitStatus> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(status);
+        }
+        self.signal(libc::SIGKILL)?;
+        Ok(self.child.wait().await?)
+    }
+
+    /// Sends SIGTERM (graceful shutdown); see [`WorkerProcess::wait`].
+    pub fn term(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGTERM)
+    }
+
+    /// Waits up to `deadline` for the process to exit; `None` if it is
+    /// still running then.
+    pub async fn wait(&mut self, deadline: Duration) -> anyhow::Result<Option<ExitStatus>> {
+        match tokio::time::timeout(deadline, self.child.wait()).await {
+            Ok(status) => Ok(Some(status?)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The exit status if it has exited, without waiting.
+    pub fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    /// The last `lines` lines of its log (for failure messages).
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// The `e2e-worker` binary next to the running test executable
+/// (`target/<profile>/e2e-worker`; tests run from `target/<profile>/deps`),
+/// or `E2E_WORKER_BIN`. Tests can pass `env!("CARGO_BIN_EXE_e2e-worker")`
+/// to [`Stack::spawn_worker_process_with`] instead.
+pub fn worker_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("E2E_WORKER_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe()?;
+    let mut dir = exe.parent().context("test executable has no directory")?;
+    if dir.ends_with("deps") {
+        dir = dir.parent().context("deps has no parent")?;
+    }
+    let bin = dir.join("e2e-worker");
+    anyhow::ensure!(
+        bin.exists(),
+        "{} not found: build it with `cargo build -p e2e --bins` or set E2E_WORKER_BIN",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// `target/e2e-logs`, where worker processes started by tests log.
+pub fn log_dir() -> PathBuf {
+    if let Ok(t) = std::env::var("CARGO_TARGET_DIR") {
+        return PathBuf::from(t).join("e2e-logs");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target")
+        .join("e2e-logs")
 }
 
 /// Waits until `check` yields `Some`, polling, failing after `deadline`

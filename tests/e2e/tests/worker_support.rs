@@ -133,12 +133,11 @@ pub async fn dead_letters(stack: &Stack) -> anyhow::Result<Vec<Entry>> {
     Ok(deadletter::list(&e2e::amqp_url(), &topology(stack), &Selector::All).await?)
 }
 
-/// Publishes a raw change event to `<prefix>.changes`, confirmed.
+/// Publishes a raw change event to its tenant's queue, confirmed.
 pub async fn publish(stack: &Stack, ev: &ChangeEvent) -> anyhow::Result<()> {
-    let t = topology(stack);
-    let p = shared::queue::Publisher::new(e2e::amqp_url(), t.clone(), Duration::from_secs(10));
-    p.publish(&t.changes(), &ev.to_json(), &ev.request_id)
-        .await?;
+    let p =
+        shared::queue::Publisher::new(e2e::amqp_url(), topology(stack), Duration::from_secs(10));
+    p.publish_change(ev).await?;
     Ok(())
 }
 

@@ -1,0 +1,148 @@
+//! The `worker` command line as a library function ([`main`]):
+//! `worker run` (the default) consumes change events; `worker dlq
+//! list|replay|purge` looks after the dead-letter queue.
+
+use crate::deadletter::{self, Selector};
+use clap::{Args, Parser, Subcommand};
+use shared::{config::WorkerConfig, queue::Topology};
+
+#[derive(Parser)]
+#[command(
+    name = "worker",
+    about = "Freshservice bridge worker: converges SCIM users onto requesters"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Consume change events (the default).
+    Run,
+    /// Dead letters: changes the worker gave up on, with the reason.
+    Dlq {
+        #[command(subcommand)]
+        command: Dlq,
+    },
+}
+
+#[derive(Subcommand)]
+enum Dlq {
+    /// Show dead letters (all, or one tenant's).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Send dead-lettered changes back to the workers (attempt 0).
+    Replay(Select),
+    /// Delete dead letters for good.
+    Purge(Select),
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct Select {
+    /// Every dead letter.
+    #[arg(long)]
+    all: bool,
+    /// Every dead letter of this tenant id.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// One dead letter, by the id `dlq list` shows.
+    #[arg(long)]
+    id: Option<String>,
+}
+
+impl Select {
+    fn selector(self) -> Selector {
+        match (self.all, self.tenant, self.id) {
+            (_, Some(t), _) => Selector::Tenant(t),
+            (_, _, Some(id)) => Selector::Id(id),
+            _ => Selector::All,
+        }
+    }
+}
+
+/// The whole `worker` command line: parses the arguments, reads the
+/// configuration from the environment and runs the chosen command on a
+/// multi-threaded tokio runtime. The shipped `worker` binary and the test
+/// shim `e2e-worker` both call this, so tests exercise the same code.
+pub fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    shared::telemetry::init("worker");
+    let cli = Cli::parse();
+    let config = match WorkerConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let grace = config.shutdown_grace;
+            let running = crate::server::start(config).await?;
+            shutdown_signal().await;
+            tracing::info!("shutting down: no new events, finishing in-flight work");
+            running.stop.cancel();
+            // The consumer bounds its own wait by the grace period; this is
+            // a backstop in case closing the connection hangs.
+            if tokio::time::timeout(grace + std::time::Duration::from_secs(5), running.handle)
+                .await
+                .is_err()
+            {
+                tracing::warn!("grace period over; unfinished events return to the queue");
+            }
+            Ok(())
+        }
+        Command::Dlq { command } => dlq(&config, command).await,
+    }
+}
+
+async fn dlq(config: &WorkerConfig, command: Dlq) -> anyhow::Result<()> {
+    let topology = Topology::new(config.common.queue_prefix.clone());
+    let url = &config.common.amqp_url;
+    match command {
+        Dlq::List { tenant } => {
+            let sel = tenant.map(Selector::Tenant).unwrap_or(Selector::All);
+            let entries = deadletter::list(url, &topology, &sel).await?;
+            if entries.is_empty() {
+                println!("no dead letters");
+            }
+            for e in &entries {
+                println!("{}", e.describe());
+            }
+            println!("{} dead letter(s)", entries.len());
+        }
+        Dlq::Replay(s) => {
+            let entries = deadletter::replay(url, &topology, &s.selector()).await?;
+            for e in &entries {
+                println!("replayed {}", e.message_id);
+            }
+            println!(
+                "{} change(s) sent back to their tenants' queues ({}.<tenant>)",
+                entries.len(),
+                topology.changes_exchange()
+            );
+        }
+        Dlq::Purge(s) => {
+            let entries = deadletter::purge(url, &topology, &s.selector()).await?;
+            println!("{} dead letter(s) purged", entries.len());
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+}
