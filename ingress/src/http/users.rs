@@ -146,12 +146,21 @@ async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let params = list::parse_list_params(query.as_deref().unwrap_or(""), MAX_PAGE)?;
-    let (total, page) = find(&state, &tenant.id, &params).await?;
+    list_page(&state, &tenant.id, &params).await
+}
+
+/// One ListResponse page for the params (GET /Users and POST .search).
+async fn list_page(
+    state: &AppState,
+    tenant: &str,
+    params: &ListParams,
+) -> Result<Response, ScimError> {
+    let (total, page) = find(state, tenant, params).await?;
     let resources = page
         .iter()
         .map(|u| {
             list::project(
-                render(&state, u),
+                render(state, u),
                 &params.attributes,
                 &params.excluded_attributes,
             )
@@ -196,21 +205,7 @@ async fn search(
         q.finish()
     };
     let params = list::parse_list_params(&query, MAX_PAGE)?;
-    let (total, page) = find(&state, &tenant.id, &params).await?;
-    let resources = page
-        .iter()
-        .map(|u| {
-            list::project(
-                render(&state, u),
-                &params.attributes,
-                &params.excluded_attributes,
-            )
-        })
-        .collect();
-    Ok(scim_response(
-        StatusCode::OK,
-        list::list_response(total, params.start_index, resources),
-    ))
+    list_page(&state, &tenant.id, &params).await
 }
 
 /// Users matching the params: the total and the requested page.
