@@ -123,6 +123,16 @@ impl FsClient {
         Ok(parse_fields(&body))
     }
 
+    /// `GET /api/v2/requester_fields` as Freshservice sent it (the form the
+    /// workers cache in Redis).
+    pub async fn requester_fields_raw(
+        &self,
+        domain: &str,
+        api_key: &str,
+    ) -> Result<Value, FsCheckError> {
+        self.get(domain, api_key, "/api/v2/requester_fields").await
+    }
+
     async fn get(&self, domain: &str, api_key: &str, path: &str) -> Result<Value, FsCheckError> {
         let url = format!("{}{}", self.base(domain), path);
         let resp = self

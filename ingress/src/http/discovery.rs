@@ -74,17 +74,49 @@ async fn resource_type(
         .ok_or_else(|| ScimError::not_found(format!("no resource type {name:?}")))
 }
 
-/// The tenant's custom requester fields, from the workers' cache of
-/// Freshservice's `/requester_fields` (empty until a worker has read it).
+/// How long the ingress keeps requester fields it fetched itself.
+const FIELDS_TTL_MS: u64 = 600_000;
+
+/// The tenant's custom requester fields: from the cache the workers keep of
+/// Freshservice's `/requester_fields`, else fetched once and cached.
 async fn custom_fields(
     state: &AppState,
+    web: &crate::web::Web,
     tenant: &Option<shared::tenant::Tenant>,
 ) -> Vec<discovery::CustomFieldSchema> {
     let Some(t) = tenant else { return vec![] };
     let key = state.tenants.keys().requester_fields(&t.id);
-    let cached: Option<String> = state.redis.clone().get(key).await.unwrap_or(None);
-    let Some(json) = cached.and_then(|c| serde_json::from_str::<Value>(&c).ok()) else {
-        return vec![];
+    let cached: Option<String> = state.redis.clone().get(&key).await.unwrap_or(None);
+    let json = match cached.and_then(|c| serde_json::from_str::<Value>(&c).ok()) {
+        Some(v) => v,
+        None => {
+            let Ok(api_key) = state.tenants.api_key(t) else {
+                return vec![];
+            };
+            match web
+                .fs(state)
+                .requester_fields_raw(&t.domain, &api_key)
+                .await
+            {
+                Ok(v) => {
+                    let _: Result<(), _> = state
+                        .redis
+                        .clone()
+                        .set_options(
+                            &key,
+                            v.to_string(),
+                            redis::SetOptions::default()
+                                .with_expiration(redis::SetExpiry::PX(FIELDS_TTL_MS)),
+                        )
+                        .await;
+                    v
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %t.id, error = %e, "could not read requester fields for /Schemas");
+                    return vec![];
+                }
+            }
+        }
     };
     let fields = shared::mapping::AccountFields::from_requester_fields(&json);
     fields
@@ -108,17 +140,22 @@ async fn custom_fields(
         .collect()
 }
 
-async fn schemas(State(state): State<AppState>, MaybeTenant(t): MaybeTenant) -> Response {
-    let custom = custom_fields(&state, &t).await;
+async fn schemas(
+    State(state): State<AppState>,
+    axum::Extension(web): axum::Extension<crate::web::Web>,
+    MaybeTenant(t): MaybeTenant,
+) -> Response {
+    let custom = custom_fields(&state, &web, &t).await;
     scim_response(StatusCode::OK, discovery::schemas(&custom))
 }
 
 async fn schema(
     State(state): State<AppState>,
+    axum::Extension(web): axum::Extension<crate::web::Web>,
     MaybeTenant(t): MaybeTenant,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
-    let custom = custom_fields(&state, &t).await;
+    let custom = custom_fields(&state, &web, &t).await;
     discovery::schema_by_id(&custom, &id)
         .map(|s| scim_response(StatusCode::OK, s))
         .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))
