@@ -16,6 +16,12 @@ use std::{
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
+pub mod logscan;
+
+/// The password Okta's create sends in the tests (it must never be stored
+/// or logged).
+pub const OKTA_TEST_PASSWORD: &str = "1mz050nq";
+
 /// A 32-byte master key for tests (never used outside them).
 pub const TEST_MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -169,6 +175,9 @@ impl Stack {
     }
 
     pub async fn start_with(opts: StackOptions) -> anyhow::Result<Stack> {
+        logscan::init();
+        logscan::remember_secret(TEST_MASTER_KEY);
+        logscan::remember_secret(OKTA_TEST_PASSWORD);
         let sim = fssim::Sim::start().await?;
         let prefix = unique("t");
         let domain = unique("acme");
@@ -217,6 +226,8 @@ impl Stack {
             shared::crypto::MasterKey::parse(TEST_MASTER_KEY)?,
         );
         let installed = store.install(&domain, &api_key).await?;
+        logscan::remember_secret(&api_key);
+        logscan::remember_secret(&installed.bearer_token);
         if let Some(n) = opts.tenant_rate_limit {
             store.set_rate_limit(&installed.tenant.id, n).await?;
         }
@@ -534,7 +545,7 @@ pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
         "locale": "en-US",
         "externalId": format!("00u{}", &uuid::Uuid::new_v4().simple().to_string()[..17]),
         "groups": [],
-        "password": "1mz050nq",
+        "password": OKTA_TEST_PASSWORD,
         "active": true
     })
 }

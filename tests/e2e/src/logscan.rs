@@ -1,0 +1,82 @@
+//! Suite-wide secret scan, part 1: every test binary that starts a `Stack`
+//! writes everything the bridge logs (debug level, every crate of ours) to
+//! `target/e2e-logs/<binary>-<pid>.log`, and the secrets it used (bearer
+//! tokens, API keys, the master key, Okta's password) to
+//! `target/e2e-logs/secrets-<pid>.txt`. Part 2, `deploy/local/scan-secrets`,
+//! runs after the suite and fails if any secret appears in any log.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::Write,
+    path::PathBuf,
+    sync::{Mutex, OnceLock},
+};
+
+/// Where the logs and secret lists go.
+pub fn log_dir() -> PathBuf {
+    std::env::var_os("E2E_LOG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-logs"))
+}
+
+static INIT: OnceLock<()> = OnceLock::new();
+static SECRETS: OnceLock<Mutex<File>> = OnceLock::new();
+
+struct SharedFile(&'static Mutex<File>);
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+/// Installs the file logger for this test binary (once). A binary that
+/// installed its own subscriber first (the web tests scan in-process)
+/// keeps it.
+pub fn init() {
+    INIT.get_or_init(|| {
+        let dir = log_dir();
+        if fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "test".into());
+        let path = dir.join(format!("{exe}-{}.log", std::process::id()));
+        let Ok(file) = File::create(path) else { return };
+        let file: &'static Mutex<File> = Box::leak(Box::new(Mutex::new(file)));
+        let filter = tracing_subscriber::EnvFilter::new(
+            "debug,lapin=warn,hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,rustls=warn,tower=warn,fantoccini=warn,pinky_swear=warn,amq_protocol=warn,async_io=warn,polling=warn",
+        );
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || SharedFile(file))
+            .try_init();
+    });
+}
+
+/// Records a secret the suite used, for the scan after the run.
+pub fn remember_secret(secret: &str) {
+    if secret.len() < 6 {
+        return;
+    }
+    let file = SECRETS.get_or_init(|| {
+        let dir = log_dir();
+        let _ = fs::create_dir_all(&dir);
+        let path = dir.join(format!("secrets-{}.txt", std::process::id()));
+        Mutex::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("secret list file"),
+        )
+    });
+    let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = writeln!(f, "{secret}");
+}
