@@ -5,10 +5,13 @@ local token = os.getenv("TOKEN") or ""
 local rate = tonumber(os.getenv("RATE") or "0")
 local conns = tonumber(os.getenv("CONNS") or "1")
 local counter = 0
-local tag = ""
+-- `tag` is a per-thread global set in setup(), so threads never collide.
 
+local threads = 0
 function setup(thread)
-  thread:set("tag", tostring(math.random(1, 1e9)))
+  -- Unique across threads and across runs (each run starts at another second).
+  threads = threads + 1
+  thread:set("tag", string.format("%d-%d", os.time(), threads))
 end
 
 function request()

@@ -45,6 +45,7 @@ pub async fn state(config: IngressConfig) -> anyhow::Result<AppState> {
         users,
         outbox,
         redis,
+        tokens: Default::default(),
     })
 }
 

@@ -51,8 +51,15 @@ impl FromRequestParts<AppState> for ScimTenant {
                 "missing bearer token: send `Authorization: Bearer <token>` with the token shown at install",
             ));
         };
+        let hash = shared::crypto::token_hash(token);
+        if let Some(t) = state.tokens.get(&hash) {
+            return Ok(ScimTenant(t));
+        }
         match state.tenants.by_token(token).await {
-            Ok(Some(t)) => Ok(ScimTenant(t)),
+            Ok(Some(t)) => {
+                state.tokens.put(hash, t.clone());
+                Ok(ScimTenant(t))
+            }
             Ok(None) => {
                 failed();
                 Err(ScimError::unauthorized(

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod groups;
+pub mod token_cache;
 pub mod users;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub outbox: Outbox,
     /// Direct Redis handle for small reads (caches) outside the stores.
     pub redis: redis::aio::ConnectionManager,
+    /// Recently validated bearer tokens (see `token_cache`).
+    pub tokens: Arc<token_cache::TokenCache>,
 }
 
 impl AppState {

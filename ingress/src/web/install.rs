@@ -76,6 +76,8 @@ async fn install_inner(
         return Err(WebError::AlreadyInstalled);
     }
     let installed = state.tenants.install(&domain, api_key).await?;
+    // A re-install revokes the old token: forget it here at once.
+    state.tokens.forget_tenant(&installed.tenant.id);
     if installed.replaced {
         session::end_all(state, &installed.tenant.id).await;
     }
@@ -181,6 +183,7 @@ pub async fn remove(
 /// Uninstalls a tenant (API and settings page).
 pub async fn uninstall(state: &AppState, web: &Web, tenant: &str) -> Result<(), WebError> {
     state.tenants.uninstall(tenant).await?;
+    state.tokens.forget_tenant(tenant);
     // Its queued changes go with it (workers stop following the queue).
     let dropped = match state.outbox.publisher().delete_tenant_queue(tenant).await {
         Ok(n) => n,
