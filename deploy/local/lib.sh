@@ -37,6 +37,8 @@ apt_install() {
 ensure_redis() {
   if port_open 6379; then say "Redis: reusing the one on 127.0.0.1:6379"; return; fi
   command -v redis-server >/dev/null || { say "Redis: installing redis-server"; apt_install redis-server; }
+  # The package may have started its own service (systemd machines).
+  if port_open 6379; then say "Redis: the package's service is running on 127.0.0.1:6379"; return; fi
   say "Redis: starting on 127.0.0.1:6379 (data in $RUN/redis)"
   mkdir -p "$RUN/redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --dir "$RUN/redis" \
@@ -47,7 +49,17 @@ ensure_redis() {
 
 ensure_rabbitmq() {
   if port_open 5672; then say "RabbitMQ: reusing the one on 127.0.0.1:5672"; return; fi
-  command -v rabbitmq-server >/dev/null || { say "RabbitMQ: installing rabbitmq-server"; apt_install rabbitmq-server; }
+  if ! command -v rabbitmq-server >/dev/null; then
+    say "RabbitMQ: installing rabbitmq-server"
+    apt_install rabbitmq-server
+    # On systemd machines the package starts its own service: give it time.
+    local i
+    for ((i = 0; i < 300; i++)); do
+      if port_open 5672; then say "RabbitMQ: the package's service is running on 127.0.0.1:5672"; return; fi
+      [ -d /run/systemd/system ] || break
+      sleep 0.1
+    done
+  fi
   say "RabbitMQ: starting (this takes a few seconds)"
   as_root rabbitmq-server -detached
   wait_port 5672 90 RabbitMQ
