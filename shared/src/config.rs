@@ -226,6 +226,10 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// `WORKER_PREFETCH`: unacknowledged events held from the broker.
     pub prefetch: u16,
+    /// `WORKER_TENANT_CONCURRENCY`: most of this process's `concurrency`
+    /// slots one tenant may hold, so a tenant waiting on its API budget
+    /// never takes every slot from the others (default: a quarter).
+    pub tenant_concurrency: usize,
     /// `WORKER_MAX_ATTEMPTS`: tries for a retryable failure before dead-lettering.
     pub max_attempts: u32,
     /// `FRESHSERVICE_TIMEOUT_MS`: per-call timeout to Freshservice.
@@ -261,6 +265,10 @@ impl WorkerConfig {
             common: CommonConfig::from_source(src)?,
             metrics_addr: parsed(src, "METRICS_ADDR", "127.0.0.1:9091".parse().unwrap())?,
             concurrency: parsed(src, "WORKER_CONCURRENCY", 16usize)?.max(1),
+            tenant_concurrency: match src.get("WORKER_TENANT_CONCURRENCY") {
+                Some(_) => parsed(src, "WORKER_TENANT_CONCURRENCY", 4usize)?.max(1),
+                None => (parsed(src, "WORKER_CONCURRENCY", 16usize)?.max(1) / 4).max(1),
+            },
             prefetch: parsed(src, "WORKER_PREFETCH", 32u16)?.max(1),
             max_attempts: parsed(src, "WORKER_MAX_ATTEMPTS", 8u32)?.max(1),
             request_timeout: millis(src, "FRESHSERVICE_TIMEOUT_MS", 30_000)?,

@@ -196,9 +196,19 @@ impl Consumer {
         err_tx: mpsc::Sender<anyhow::Error>,
         mine: CancellationToken,
     ) {
+        // This tenant's share of the process's slots: taken before a shared
+        // slot, so a tenant that is busy (or sleeping on its API budget)
+        // holds at most `tenant_concurrency` of them and never queues ahead
+        // of other tenants for the rest.
+        let mine_slots = Arc::new(Semaphore::new(
+            self.config.tenant_concurrency.min(self.config.concurrency),
+        ));
         while let Some(delivery) = stream.next().await {
             match delivery {
                 Ok(d) => {
+                    let Ok(own) = mine_slots.clone().acquire_owned().await else {
+                        return;
+                    };
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
@@ -206,6 +216,7 @@ impl Consumer {
                     tokio::spawn(async move {
                         me.process(d).await;
                         drop(permit);
+                        drop(own);
                     });
                 }
                 Err(e) => {

@@ -19,7 +19,11 @@ async fn user_schema_lists_the_accounts_custom_fields() -> anyhow::Result<()> {
     })
     .await?;
     let (st, body) = s
-        .scim("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None)
+        .scim(
+            "GET",
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            None,
+        )
         .await?;
     assert_eq!(st, 200, "{body}");
     let attrs = body["attributes"].as_array().expect("attributes");
@@ -27,15 +31,29 @@ async fn user_schema_lists_the_accounts_custom_fields() -> anyhow::Result<()> {
         .iter()
         .find(|a| a["name"] == "custom_fields")
         .expect("custom_fields attribute");
-    let sub: Vec<&Value> = custom["subAttributes"].as_array().expect("subAttributes").iter().collect();
+    let sub: Vec<&Value> = custom["subAttributes"]
+        .as_array()
+        .expect("subAttributes")
+        .iter()
+        .collect();
     let by_name = |n: &str| sub.iter().find(|a| a["name"] == n).copied();
-    assert_eq!(by_name("cost_center").expect("cost_center")["type"], "string");
+    assert_eq!(
+        by_name("cost_center").expect("cost_center")["type"],
+        "string"
+    );
     assert_eq!(by_name("level").expect("level")["type"], "integer");
     assert_eq!(by_name("remote").expect("remote")["type"], "boolean");
-    assert_eq!(by_name("office").expect("office")["canonicalValues"], json!(["Berlin", "Paris"]));
+    assert_eq!(
+        by_name("office").expect("office")["canonicalValues"],
+        json!(["Berlin", "Paris"])
+    );
 
     // The discovery list endpoints answer too, without a token.
-    let resp = s.http.get(format!("{}/ServiceProviderConfig", s.scim_base)).send().await?;
+    let resp = s
+        .http
+        .get(format!("{}/ServiceProviderConfig", s.scim_base))
+        .send()
+        .await?;
     assert_eq!(resp.status().as_u16(), 200);
     let spc: Value = resp.json().await?;
     assert_eq!(spc["patch"]["supported"], true);

@@ -112,7 +112,11 @@ impl TenantApi<'_> {
                 Grant::LeaseLost => return Err(Halt::LeaseLost),
                 Grant::Wait(d) if d <= self.inline_wait => {
                     self.metrics.rate_wait("inline");
-                    tokio::time::sleep(d).await;
+                    // Jitter, so workers waiting on one tenant's budget do
+                    // not retry in lockstep (one would win every slot).
+                    let spread = (d / 4).min(Duration::from_millis(100)).as_millis() as u64;
+                    let jitter = Duration::from_millis(rand::random::<u64>() % (spread + 1));
+                    tokio::time::sleep(d + jitter).await;
                 }
                 Grant::Wait(d) => {
                     self.metrics.rate_wait("parked");

@@ -1,0 +1,458 @@
+//! Worker pool as real OS processes (the `e2e-worker` binary, the same code
+//! as the shipped `worker`), over real Redis, RabbitMQ and the simulator:
+//!
+//! - `kill -9` of a worker every couple of seconds during a 1,000-user load
+//!   (three processes kept alive, killed ones restarted) ends with the
+//!   simulator holding exactly the expected requesters: each user once,
+//!   with its latest fields, updates and deactivations applied.
+//! - Three processes against an account limited to 120 calls per window
+//!   never put more than 120 calls in any window and every change arrives.
+//! - SIGTERM mid-load: the process exits 0 within `SHUTDOWN_GRACE_MS` even
+//!   with calls in flight, and another process converges everything it held.
+//!
+//! Worker logs go to `target/e2e-logs/<prefix>-worker-<n>.log`.
+
+#[path = "worker_support.rs"]
+mod support;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    future::Future,
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use e2e::{Stack, StackOptions, WorkerProcess};
+use serde_json::{json, Value};
+use support::*;
+
+const WORKER_BIN: &str = env!("CARGO_BIN_EXE_e2e-worker");
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+async fn spawn(stack: &Stack) -> anyhow::Result<WorkerProcess> {
+    stack
+        .spawn_worker_process_with(Path::new(WORKER_BIN), &HashMap::new())
+        .await
+}
+
+/// Polls `check` every `every` until it yields `Some`, failing after
+/// `deadline` (like `e2e::wait_for`, for checks too heavy for its 50 ms).
+async fn poll<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    every: Duration,
+    mut check: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let until = Instant::now() + deadline;
+    loop {
+        let last = match check().await {
+            Ok(Some(v)) => return Ok(v),
+            Ok(None) => None,
+            Err(e) => Some(e),
+        };
+        if Instant::now() >= until {
+            match last {
+                Some(e) => anyhow::bail!("timed out after {deadline:?} waiting for {what}: {e:#}"),
+                None => anyhow::bail!("timed out after {deadline:?} waiting for {what}"),
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// What one user must look like in Freshservice at the end.
+#[derive(Clone, Debug, PartialEq)]
+struct Expect {
+    first_name: String,
+    last_name: String,
+    job_title: String,
+    active: bool,
+}
+
+fn user_body(email: &str, e: &Expect) -> Value {
+    let mut u = full_user(email, &e.first_name, &e.last_name, &e.job_title);
+    u["active"] = json!(e.active);
+    u
+}
+
+/// The simulator's requesters by lower-cased primary email; several under
+/// one email are all kept, so duplicates show.
+async fn requesters_by_email(stack: &Stack) -> anyhow::Result<BTreeMap<String, Vec<Value>>> {
+    let state = stack.sim_state().await?;
+    let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for r in state["requesters"].as_array().cloned().unwrap_or_default() {
+        let email = r["primary_email"].as_str().unwrap_or("").to_lowercase();
+        by.entry(email).or_default().push(r);
+    }
+    Ok(by)
+}
+
+/// Differences between the simulator and `want` (empty: exactly equal):
+/// every active user exactly once with its fields, nothing unexpected, no
+/// duplicates.
+fn differences(
+    have: &BTreeMap<String, Vec<Value>>,
+    want: &BTreeMap<String, Expect>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (email, e) in want {
+        match have.get(email).map(Vec::as_slice) {
+            // A user deactivated before its create was applied is never
+            // created (the worker converges to the latest state: nobody to
+            // deactivate); one created first ends deactivated. Both are right.
+            None | Some([]) if !e.active => {}
+            None | Some([]) => out.push(format!("{email}: missing")),
+            Some([r]) => {
+                let got = Expect {
+                    first_name: r["first_name"].as_str().unwrap_or("").into(),
+                    last_name: r["last_name"].as_str().unwrap_or("").into(),
+                    job_title: r["job_title"].as_str().unwrap_or("").into(),
+                    active: r["active"].as_bool().unwrap_or(false),
+                };
+                if &got != e {
+                    out.push(format!("{email}: have {got:?}, want {e:?}"));
+                }
+            }
+            Some(many) => out.push(format!("{email}: {} requesters", many.len())),
+        }
+    }
+    for (email, rs) in have {
+        if !want.contains_key(email) {
+            out.push(format!("{email}: unexpected ({} requesters)", rs.len()));
+        }
+    }
+    out
+}
+
+/// Waits until the simulator holds exactly `want`, checking the cheap
+/// count first so the poll stays light while the load runs.
+async fn wait_exact(
+    stack: &Stack,
+    want: &BTreeMap<String, Expect>,
+    deadline: Duration,
+) -> anyhow::Result<()> {
+    let last = std::sync::Mutex::new(Vec::new());
+    let r = poll(
+        "the simulator to hold exactly the expected requesters",
+        deadline,
+        Duration::from_millis(250),
+        || async {
+            let have = requesters_by_email(stack).await?;
+            let diff = differences(&have, want);
+            let done = diff.is_empty();
+            *last.lock().unwrap() = diff;
+            Ok(done.then_some(()))
+        },
+    )
+    .await;
+    r.map_err(|e| {
+        let last = last.lock().unwrap();
+        let shown: Vec<_> = last.iter().take(10).collect();
+        anyhow::anyhow!("{e}; {} differences, e.g. {shown:#?}", last.len())
+    })
+}
+
+/// Every user's applied version equals its desired version (one pipeline).
+async fn assert_all_applied(stack: &Stack, ids: &[String]) -> anyhow::Result<()> {
+    let mut r = redis().await?;
+    let keys = shared::keys::Keys::new(stack.prefix.clone());
+    let mut pipe = redis::pipe();
+    for id in ids {
+        pipe.hget(keys.user(&stack.tenant_id, id), "version");
+        pipe.hget(keys.sync(&stack.tenant_id, id), "applied_version");
+    }
+    let got: Vec<Option<u64>> = pipe.query_async(&mut r).await?;
+    for (id, pair) in ids.iter().zip(got.chunks(2)) {
+        assert!(pair[0].is_some(), "{id}: no desired version");
+        assert_eq!(pair[0], pair[1], "{id}: desired vs applied version");
+    }
+    Ok(())
+}
+
+/// Runs `f(i)` for `0..n` on `parallel` tasks.
+async fn fan_out<F, Fut>(n: usize, parallel: usize, f: F) -> anyhow::Result<()>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let mut set = tokio::task::JoinSet::new();
+    for k in 0..parallel {
+        let f = f.clone();
+        set.spawn(async move {
+            for i in (k..n).step_by(parallel) {
+                f(i).await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+fn email(label: &str, i: usize) -> String {
+    format!("{label}{i}@example.com")
+}
+
+/// The 1,000-user load: creates, then a PUT for every 5th user (new title)
+/// and a deactivation for every 25th. Returns the SCIM ids and the final
+/// expected state.
+async fn load(
+    stack: &Arc<Stack>,
+    users: usize,
+    label: &'static str,
+) -> anyhow::Result<(Vec<String>, BTreeMap<String, Expect>)> {
+    let initial = |i: usize| Expect {
+        first_name: format!("First{i}"),
+        last_name: format!("Last{i}"),
+        job_title: "Engineer".into(),
+        active: true,
+    };
+    let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); users]));
+    let (s, idv) = (stack.clone(), ids.clone());
+    fan_out(users, 8, move |i| {
+        let (s, idv) = (s.clone(), idv.clone());
+        async move {
+            let id = scim_create(&s, user_body(&email(label, i), &initial(i))).await?;
+            idv.lock().unwrap()[i] = id;
+            Ok(())
+        }
+    })
+    .await?;
+    let ids: Vec<String> = ids.lock().unwrap().clone();
+    let mut want: BTreeMap<String, Expect> =
+        (0..users).map(|i| (email(label, i), initial(i))).collect();
+    let mut changes = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let mut e = initial(i);
+        if i % 5 == 0 {
+            e.job_title = format!("Manager {i}");
+        }
+        if i % 25 == 3 {
+            e.active = false;
+        }
+        if e != initial(i) {
+            want.insert(email(label, i), e.clone());
+            changes.push((id.clone(), email(label, i), e));
+        }
+    }
+    let changes = Arc::new(changes);
+    let (s, c) = (stack.clone(), changes.clone());
+    fan_out(changes.len(), 8, move |k| {
+        let (s, c) = (s.clone(), c.clone());
+        async move {
+            let (id, em, e) = &c[k];
+            scim_put(&s, id, user_body(em, e)).await
+        }
+    })
+    .await?;
+    Ok((ids, want))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_1000_user_load_loses_nothing() -> anyhow::Result<()> {
+    const USERS: usize = 1000;
+    const ALIVE: usize = 3;
+    let started = Instant::now();
+    let stack = Arc::new(
+        Stack::start_with(StackOptions {
+            workers: 0,
+            // A killed worker's user leases expire after this (they are
+            // renewed with every call, so a live holder keeps them).
+            worker_env: env(&[("USER_LEASE_MS", "3000")]),
+            ..Default::default()
+        })
+        .await?,
+    );
+    let mut workers = Vec::new();
+    for _ in 0..ALIVE {
+        workers.push(spawn(&stack).await?);
+    }
+    // The killer: every 2 s, kill -9 the oldest worker and start a new one.
+    let done = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let (stack, done) = (stack.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut kills = 0usize;
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            tick.tick().await;
+            while !done.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let mut victim = workers.remove(0);
+                let status = victim.kill().await?;
+                anyhow::ensure!(
+                    status.code().is_none(),
+                    "worker {} had already exited ({status}): {}",
+                    victim.pid,
+                    victim.log_tail(20)
+                );
+                kills += 1;
+                workers.push(spawn(&stack).await?);
+            }
+            anyhow::Ok((kills, workers))
+        })
+    };
+    let (ids, want) = load(&stack, USERS, "kill").await?;
+    let loaded = started.elapsed();
+    let waited = wait_exact(&stack, &want, Duration::from_secs(120)).await;
+    done.store(true, Ordering::Relaxed);
+    let (kills, mut workers) = killer.await??;
+    waited?;
+    println!(
+        "kill -9: {USERS} users + {} changes loaded in {loaded:?}, exact state after {:?}, {kills} kills",
+        want.values().filter(|e| e.job_title != "Engineer" || !e.active).count(),
+        started.elapsed()
+    );
+    assert!(kills >= 2, "only {kills} kills happened during the load");
+    assert_all_applied(&stack, &ids).await?;
+    assert!(stack.dead_letters().await?.is_empty(), "no dead letters");
+    for w in &mut workers {
+        assert!(w.try_wait()?.is_none(), "a worker died: {}", w.log_tail(20));
+    }
+    Ok(())
+}
+
+/// The budget's window is shortened from 60 s to 4 s in both the simulator
+/// (`window_ms`) and the workers (`RATE_LIMIT_WINDOW_MS`), so the same
+/// property ("never more than 120 calls in any window, every change
+/// arrives") is checked in ~15 s instead of minutes. `deploy/bench/worker`
+/// checks the real 60-s window (6,000/min, zero 429s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_a_120_per_window_budget() -> anyhow::Result<()> {
+    const LIMIT: usize = 120;
+    const WINDOW_MS: u64 = 4_000;
+    const USERS: usize = 300;
+    let stack = Arc::new(
+        Stack::start_with(StackOptions {
+            workers: 0,
+            sim_rate_limit: LIMIT as u32,
+            sim_window_ms: Some(WINDOW_MS),
+            tenant_rate_limit: Some(LIMIT as u32),
+            worker_env: env(&[("RATE_LIMIT_WINDOW_MS", &WINDOW_MS.to_string())]),
+            ..Default::default()
+        })
+        .await?,
+    );
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        workers.push(spawn(&stack).await?);
+    }
+    let started = Instant::now();
+    let (ids, want) = load(&stack, USERS, "budget").await?;
+    wait_exact(&stack, &want, Duration::from_secs(90)).await?;
+    let took = started.elapsed();
+    assert_all_applied(&stack, &ids).await?;
+
+    let calls = stack.sim_calls().await?;
+    let mut at: Vec<u64> = calls.iter().filter_map(|c| c["at_ms"].as_u64()).collect();
+    at.sort_unstable();
+    // Most calls in any window [t, t + WINDOW_MS) starting at a call.
+    let (mut worst, mut j) = (0, 0);
+    for i in 0..at.len() {
+        while j < at.len() && at[j] < at[i] + WINDOW_MS {
+            j += 1;
+        }
+        worst = worst.max(j - i);
+    }
+    let throttled = calls.iter().filter(|c| c["status"] == 429).count();
+    println!(
+        "budget: {} calls for {USERS} users + changes in {took:?}; worst {WINDOW_MS} ms window {worst} (limit {LIMIT}); 429s {throttled}",
+        at.len()
+    );
+    assert!(
+        at.len() > 2 * LIMIT,
+        "the load spans several windows ({} calls)",
+        at.len()
+    );
+    assert!(worst <= LIMIT, "a window held {worst} calls");
+    assert_eq!(throttled, 0, "no call was refused with 429");
+    assert!(stack.dead_letters().await?.is_empty());
+    for w in &mut workers {
+        assert!(w.try_wait()?.is_none(), "a worker died: {}", w.log_tail(20));
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_load_exits_0_within_the_grace_and_loses_nothing() -> anyhow::Result<()> {
+    const USERS: usize = 100;
+    const GRACE_MS: u64 = 2_000;
+    let stack = Arc::new(
+        Stack::start_with(StackOptions {
+            workers: 0,
+            worker_env: env(&[
+                ("SHUTDOWN_GRACE_MS", &GRACE_MS.to_string()),
+                ("USER_LEASE_MS", "3000"),
+            ]),
+            ..Default::default()
+        })
+        .await?,
+    );
+    // Every call takes longer than the grace period, so the worker is
+    // always mid-call: it must still exit in time, leaving those events to
+    // the broker.
+    set_faults(&stack, json!({"latency_ms": 2 * GRACE_MS})).await?;
+    let mut first = spawn(&stack).await?;
+    let (ids, want) = load(&stack, USERS, "term").await?;
+    poll(
+        "the first worker to have created some requesters",
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let n = stack.sim_state().await?["requesters"]
+                .as_array()
+                .map_or(0, Vec::len);
+            Ok((n > 0).then_some(n))
+        },
+    )
+    .await?;
+    let n_before = requesters_by_email(&stack).await?.len();
+    assert!(n_before < USERS, "the load is still running");
+
+    let sent = Instant::now();
+    first.term()?;
+    // The grace period bounds the wait for in-flight work; the slack covers
+    // closing the broker connection and the process exiting.
+    let slack = Duration::from_secs(3);
+    let status = first
+        .wait(Duration::from_millis(GRACE_MS) + slack)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no exit within the grace period + {slack:?}: {}",
+                first.log_tail(20)
+            )
+        })?;
+    let exited = sent.elapsed();
+    println!(
+        "SIGTERM: exited {status} after {exited:?} (grace {GRACE_MS} ms), {n_before}/{USERS} requesters before"
+    );
+    assert!(
+        status.success(),
+        "exit status {status}: {}",
+        first.log_tail(20)
+    );
+
+    set_faults(&stack, json!({"latency_ms": 0})).await?;
+    let mut second = spawn(&stack).await?;
+    wait_exact(&stack, &want, Duration::from_secs(60)).await?;
+    assert_all_applied(&stack, &ids).await?;
+    assert!(stack.dead_letters().await?.is_empty());
+    assert!(second.try_wait()?.is_none(), "{}", second.log_tail(20));
+    Ok(())
+}
