@@ -67,6 +67,20 @@ where
     }
 }
 
+/// A yes/no setting: `1`/`true`/`yes` or `0`/`false`/`no`.
+fn flag(src: &dyn Source, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match src.get(name).map(|v| v.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes") => Ok(true),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no") => Ok(false),
+        Some(v) => Err(ConfigError::Invalid {
+            name,
+            value: v,
+            problem: "expected true or false".into(),
+        }),
+    }
+}
+
 fn millis(src: &dyn Source, name: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
     parsed(src, name, default_ms).map(Duration::from_millis)
 }
@@ -172,6 +186,52 @@ pub struct IngressConfig {
     /// `SWEEP_GRACE_MS`: a change must be this old before the sweeper
     /// considers its publish lost.
     pub sweep_grace: Duration,
+    /// The admin pages' settings.
+    pub web: WebConfig,
+}
+
+/// Settings of the ingress's admin pages (install, settings, status).
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// `INSTALL_CHECK_TIMEOUT_MS`: how long the install check and the
+    /// settings page wait for Freshservice.
+    pub freshservice_timeout: Duration,
+    /// `WEB_SESSION_TTL_MS`: how long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// `WEB_AUTH_FAILURES_PER_MIN`: failed sign-ins, installs, uninstalls
+    /// and SCIM bearer tokens allowed per client address per minute.
+    pub failures_per_min: u32,
+    /// `WEB_STATUS_REFRESH_MS`: how often the status page refreshes itself.
+    pub status_refresh: Duration,
+    /// `WEB_DEAD_LETTER_CACHE_MS`: how long a read of the dead-letter
+    /// queue is reused (reading it walks every message).
+    pub dead_letter_cache: Duration,
+    /// `WEB_TRUST_FORWARDED_FOR`: take the client address from the last
+    /// `X-Forwarded-For` entry (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// `DEFAULT_RATE_LIMIT_PER_MIN` (the workers' default budget), shown
+    /// for tenants without their own.
+    pub default_rate_limit: u32,
+}
+
+impl WebConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            freshservice_timeout: millis(src, "INSTALL_CHECK_TIMEOUT_MS", 10_000)?,
+            session_ttl: millis(src, "WEB_SESSION_TTL_MS", 8 * 3600 * 1000)?,
+            failures_per_min: parsed(src, "WEB_AUTH_FAILURES_PER_MIN", 10u32)?.max(1),
+            status_refresh: millis(src, "WEB_STATUS_REFRESH_MS", 5_000)?,
+            dead_letter_cache: millis(src, "WEB_DEAD_LETTER_CACHE_MS", 3_000)?,
+            trust_forwarded_for: flag(src, "WEB_TRUST_FORWARDED_FOR", false)?,
+            default_rate_limit: parsed(src, "DEFAULT_RATE_LIMIT_PER_MIN", 100u32)?.max(1),
+        })
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self::from_source(&HashMap::<String, String>::new()).expect("defaults parse")
+    }
 }
 
 impl IngressConfig {
@@ -192,6 +252,7 @@ impl IngressConfig {
             publish_timeout: millis(src, "PUBLISH_CONFIRM_TIMEOUT_MS", 5_000)?,
             sweep_interval: millis(src, "SWEEP_INTERVAL_MS", 5_000)?,
             sweep_grace: millis(src, "SWEEP_GRACE_MS", 10_000)?,
+            web: WebConfig::from_source(src)?,
         })
     }
 }
@@ -334,6 +395,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("{domain}"), "{err}");
+    }
+
+    #[test]
+    fn web_settings_are_part_of_the_ingress_config() {
+        let c = IngressConfig::from_source(&src(&[
+            ("BRIDGE_MASTER_KEY", KEY),
+            ("WEB_TRUST_FORWARDED_FOR", "yes"),
+            ("WEB_AUTH_FAILURES_PER_MIN", "3"),
+        ]))
+        .unwrap();
+        assert!(c.web.trust_forwarded_for);
+        assert_eq!(c.web.failures_per_min, 3);
+        assert_eq!(c.web.session_ttl, Duration::from_secs(8 * 3600));
+        let err = IngressConfig::from_source(&src(&[
+            ("BRIDGE_MASTER_KEY", KEY),
+            ("WEB_TRUST_FORWARDED_FOR", "maybe"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("WEB_TRUST_FORWARDED_FOR"), "{err}");
     }
 
     #[test]

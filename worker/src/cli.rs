@@ -123,6 +123,19 @@ async fn dlq(config: &WorkerConfig, command: Dlq) -> anyhow::Result<()> {
         }
         Dlq::Replay(s) => {
             let entries = deadletter::replay(url, &topology, &s.selector()).await?;
+            // A replay usually follows a fix in Freshservice (a field, a
+            // choice): re-read the account's requester fields next time.
+            let tenants: std::collections::BTreeSet<&str> = entries
+                .iter()
+                .filter_map(|e| e.letter.as_ref().map(|l| l.event.tenant.as_str()))
+                .collect();
+            if !tenants.is_empty() {
+                let mut r = shared::redis_conn::connect(&config.common.redis_url).await?;
+                let keys = shared::keys::Keys::new(config.common.key_prefix.clone());
+                for t in tenants {
+                    let _: () = redis::AsyncCommands::del(&mut r, keys.requester_fields(t)).await?;
+                }
+            }
             for e in &entries {
                 println!("replayed {}", e.message_id);
             }

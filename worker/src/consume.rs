@@ -34,6 +34,7 @@ use shared::{
 };
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{
     converge::{Converger, Outcome},
@@ -248,7 +249,10 @@ impl Consumer {
                 return;
             }
         };
-        let outcome = self.converger.handle(&ev).await;
+        // Every log line of this event carries the SCIM request's id, so a
+        // change can be followed from ingress to worker.
+        let span = tracing::info_span!("event", tenant = %ev.tenant, user = %ev.id, request_id = %ev.request_id, version = ev.version);
+        let outcome = self.converger.handle(&ev).instrument(span).await;
         self.metrics.event(outcome.label(), started.elapsed());
         let settled = match outcome {
             Outcome::Applied | Outcome::Skipped(_) => true,

@@ -50,7 +50,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // One admin-web state per router: its brute-force limiter also counts
     // failed SCIM bearer tokens (see `auth`).
-    let web = crate::web::Web::new(crate::web::WebConfig::from_env());
+    let web = crate::web::Web::new(state.config.web.clone());
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .nest(

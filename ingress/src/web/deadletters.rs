@@ -104,6 +104,12 @@ impl DeadLetters {
         let mut cache = self.cache.lock().await;
         let done = walk(state, Action::Replay { tenant, message_id }).await?;
         *cache = None;
+        if !done.is_empty() {
+            // A replay usually follows a fix in Freshservice (a field, a
+            // choice): the worker re-reads the account's fields.
+            let key = state.tenants.keys().requester_fields(tenant);
+            let _: Result<(), _> = redis::AsyncCommands::del(&mut state.redis.clone(), key).await;
+        }
         Ok(!done.is_empty())
     }
 

@@ -213,6 +213,12 @@ impl Stack {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         let mut ingress_env = env.clone();
+        // Process-wide test settings of the admin pages (set by the web
+        // tests before they start stacks), then this stack's own.
+        ingress_env.extend(
+            std::env::vars()
+                .filter(|(k, _)| k.starts_with("WEB_") || k == "INSTALL_CHECK_TIMEOUT_MS"),
+        );
         ingress_env.extend(opts.ingress_env.clone());
         let icfg = shared::config::IngressConfig::from_source(&ingress_env)?;
         let ingress = ingress::server::start(icfg).await?;
