@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
                 .method_not_allowed_fallback(scim_method_not_allowed),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .merge(crate::web::routes(web.clone()))
         .with_state(state)
         .layer(axum::Extension(web))
@@ -107,4 +108,22 @@ async fn scim_not_found(uri: axum::http::Uri) -> ScimError {
 
 async fn scim_method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ScimError {
     ScimError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// Ready when both dependencies answer: Redis (PING) and the broker (a
+/// connected publisher). Load balancers should send Okta elsewhere while
+/// this is 503, since writes would answer 503 anyway.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let redis_ok = redis::cmd("PING")
+        .query_async::<String>(&mut state.redis.clone())
+        .await
+        .is_ok();
+    let broker_ok = state.outbox.publisher().is_connected().await;
+    let body = serde_json::json!({"redis": redis_ok, "broker": broker_ok});
+    let status = if redis_ok && broker_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }

@@ -55,6 +55,12 @@ async fn broker_down_means_503_and_nothing_stored() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_but_unpublished_change_is_swept_to_freshservice() -> anyhow::Result<()> {
     let s = Stack::start().await?;
+    let ready = s
+        .http
+        .get(format!("http://{}/readyz", s.ingress.addr))
+        .send()
+        .await?;
+    assert_eq!(ready.status().as_u16(), 200);
     // Simulate a crash between the Redis write and the publish: write
     // through the store directly, publish nothing.
     let redis = shared::redis_conn::connect(&e2e::redis_url()).await?;
