@@ -225,7 +225,7 @@ async fn find(
         let ids = match attr {
             IndexedAttr::UserName => state
                 .users
-                .id_by_user_name(tenant, &value.to_lowercase())
+                .id_by_user_name(tenant, &value)
                 .await?
                 .into_iter()
                 .collect(),
@@ -235,12 +235,8 @@ async fn find(
                 .await?
                 .into_iter()
                 .collect(),
-            IndexedAttr::Email => {
-                state
-                    .users
-                    .ids_by_email(tenant, &value.to_lowercase())
-                    .await?
-            }
+            IndexedAttr::Email => state.users.ids_by_email(tenant, &value).await?,
+            IndexedAttr::Id => vec![value],
         };
         let mut users = state.users.get_many(tenant, &ids).await?;
         users.retain(|u| filter.matches(&render(state, u)));

@@ -104,6 +104,8 @@ pub enum IndexedAttr {
     UserName,
     ExternalId,
     Email,
+    /// The resource id itself: a direct read, no index needed.
+    Id,
 }
 
 /// A resolved attribute path.
@@ -230,6 +232,8 @@ fn indexed_attr(steps: &[String]) -> Option<IndexedAttr> {
         Some(IndexedAttr::ExternalId)
     } else if steps_are(steps, &["emails", "value"]) {
         Some(IndexedAttr::Email)
+    } else if steps_are(steps, &["id"]) {
+        Some(IndexedAttr::Id)
     } else {
         None
     }
@@ -237,7 +241,7 @@ fn indexed_attr(steps: &[String]) -> Option<IndexedAttr> {
 
 fn index_key(attr: IndexedAttr, s: &str) -> String {
     match attr {
-        IndexedAttr::ExternalId => s.to_owned(),
+        IndexedAttr::ExternalId | IndexedAttr::Id => s.to_owned(),
         IndexedAttr::UserName | IndexedAttr::Email => s.to_lowercase(),
     }
 }

@@ -110,6 +110,23 @@ async fn test_api_credentials_then_create_with_existence_check() -> anyhow::Resu
     let (st, body) = s.scim("GET", &format!("/Users/{id}"), None).await?;
     assert_eq!(st, 200);
     assert_eq!(body["userName"], "test.user@okta.local");
+    let (_, by_id) = s
+        .scim(
+            "GET",
+            &format!("/Users?filter={}", enc(&format!(r#"id eq "{id}""#))),
+            None,
+        )
+        .await?;
+    assert_eq!(by_id["totalResults"], 1);
+    assert_eq!(by_id["Resources"][0]["id"], id);
+    let (_, by_other) = s
+        .scim(
+            "GET",
+            &format!("/Users?filter={}", enc(r#"id eq "nope""#)),
+            None,
+        )
+        .await?;
+    assert_eq!(by_other["totalResults"], 0);
 
     // §1b: the same user again → 409 uniqueness, also with other case.
     let (st, body) = s

@@ -266,6 +266,13 @@ fn indexed_eq_detection() {
         ix(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "Bob""#),
         Some((IndexedAttr::UserName, "bob".into()))
     );
+    assert_eq!(
+        ix(r#"id eq "2819c223-7f76-453a-919d-413861904646""#),
+        Some((
+            IndexedAttr::Id,
+            "2819c223-7f76-453a-919d-413861904646".into()
+        ))
+    );
     assert_eq!(ix(r#"userName eq "a" and active eq true"#), None);
     assert_eq!(ix(r#"userName ne "a""#), None);
     assert_eq!(ix(r#"userName co "a""#), None);
