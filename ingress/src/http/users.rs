@@ -396,21 +396,7 @@ async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let doc = scim::user::from_request(body)?;
-    let cond = if_match(&headers);
-    let rid = request_id(&headers);
-    for round in 0..PATCH_TRIES {
-        backoff(round).await;
-        let current = state
-            .users
-            .get(&tenant.id, &id)
-            .await?
-            .ok_or_else(|| not_found(&id))?;
-        check_if_match(&cond, current.version)?;
-        if let Some(stored) = write_over(&state, &tenant.id, &current, &doc, &rid).await? {
-            return Ok(resource_response(&state, StatusCode::OK, &stored));
-        }
-    }
-    Err(unavailable("too many concurrent writes to one user"))
+    update(&state, &tenant.id, &id, &headers, |_| Ok(Some(doc.clone()))).await
 }
 
 async fn patch(
@@ -420,26 +406,42 @@ async fn patch(
     headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    let cond = if_match(&headers);
-    let rid = request_id(&headers);
+    update(&state, &tenant.id, &id, &headers, |current| {
+        let mut doc = current.doc.clone();
+        scim::patch::apply_with_id(&mut doc, &body, &id)?;
+        scim::user::validate(&doc)?;
+        // Nothing changed (e.g. Okta re-sending the same value): no
+        // version bump, no event, same answer.
+        Ok((doc != current.doc).then_some(doc))
+    })
+    .await
+}
+
+/// An optimistic update: read the user, check If-Match, let `change`
+/// compute the new document from the current one (`None`: no change),
+/// write it at the version read, and start over if another write won.
+async fn update(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+    headers: &HeaderMap,
+    change: impl Fn(&StoredUser) -> Result<Option<Value>, ScimError>,
+) -> Result<Response, ScimError> {
+    let cond = if_match(headers);
+    let rid = request_id(headers);
     for round in 0..PATCH_TRIES {
         backoff(round).await;
         let current = state
             .users
-            .get(&tenant.id, &id)
+            .get(tenant, id)
             .await?
-            .ok_or_else(|| not_found(&id))?;
+            .ok_or_else(|| not_found(id))?;
         check_if_match(&cond, current.version)?;
-        let mut doc = current.doc.clone();
-        scim::patch::apply_with_id(&mut doc, &body, &id)?;
-        scim::user::validate(&doc)?;
-        if doc == current.doc {
-            // Nothing changed (e.g. Okta re-sending the same value): no
-            // version bump, no event, same answer.
-            return Ok(resource_response(&state, StatusCode::OK, &current));
-        }
-        if let Some(stored) = write_over(&state, &tenant.id, &current, &doc, &rid).await? {
-            return Ok(resource_response(&state, StatusCode::OK, &stored));
+        let Some(doc) = change(&current)? else {
+            return Ok(resource_response(state, StatusCode::OK, &current));
+        };
+        if let Some(stored) = write_over(state, tenant, &current, &doc, &rid).await? {
+            return Ok(resource_response(state, StatusCode::OK, &stored));
         }
     }
     Err(unavailable("too many concurrent writes to one user"))
