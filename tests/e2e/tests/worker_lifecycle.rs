@@ -266,3 +266,46 @@ async fn lost_mapping_is_healed_by_email_not_by_a_second_create() -> anyhow::Res
     stack.stop().await;
     Ok(())
 }
+
+/// A requester that an earlier, lost try created (the worker died between
+/// the POST and recording the link — found by the kill -9 test) and a user
+/// whose latest state is inactive: that requester must end deactivated,
+/// not stay active because "nothing was ever applied". The lost create is
+/// stood in for by a requester put into the simulator directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlinked_requester_of_an_inactive_user_is_deactivated() -> anyhow::Result<()> {
+    let stack = Stack::start_with(e2e::StackOptions {
+        workers: 0,
+        ..Default::default()
+    })
+    .await?;
+    let email = "lost.then.gone@example.com";
+    sim_admin(
+        &stack,
+        "POST",
+        "/requesters",
+        json!({"first_name": "Lost", "last_name": "Answer", "primary_email": email}),
+    )
+    .await?;
+    let mut u = okta_user(email, "Lost", "Answer");
+    u["active"] = json!(false);
+    let id = scim_create(&stack, u).await?;
+    let mut stack = stack;
+    stack.add_worker().await?;
+    wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email)
+        .await?
+        .expect("exactly one requester");
+    assert_eq!(
+        r["active"], false,
+        "the unlinked requester is deactivated: {r}"
+    );
+    assert!(
+        calls_matching(&stack, "POST", "/requesters")
+            .await?
+            .is_empty(),
+        "nothing created"
+    );
+    stack.stop().await;
+    Ok(())
+}

@@ -80,11 +80,12 @@ impl Sizing {
     /// Keeps every window of length `window` at or below `limit`: GCRA lets
     /// through `window / interval + burst` calls in a window, so the
     /// sustained rate is `limit - burst - margin`. The margin of one percent
-    /// (at least one call) absorbs the gap between when the bridge sends a
-    /// call and when Freshservice counts it.
+    /// (at least two calls from a limit of 20 up, one below) absorbs the
+    /// gap between when the bridge sends a call and when Freshservice counts
+    /// it, and the one extra call a window's two edges can both catch.
     pub fn new(limit: u32, window: Duration) -> Sizing {
         let limit = limit.max(2);
-        let margin = (limit / 100).max(1);
+        let margin = (limit / 100).max((limit / 10).min(2)).max(1);
         let usable = limit - margin;
         let burst = (usable / 20).clamp(1, 50);
         let sustained = (usable - burst).max(1);
@@ -269,6 +270,6 @@ mod tests {
         assert!(s.max_per_window >= 5900, "{s:?}");
         assert_eq!(s.burst, 50);
         let s = Sizing::new(30, Duration::from_secs(10));
-        assert_eq!(s.max_per_window, 29);
+        assert_eq!(s.max_per_window, 28, "two calls of margin on small budgets");
     }
 }

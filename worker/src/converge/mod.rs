@@ -409,16 +409,17 @@ impl Run<'_> {
     async fn apply_unmapped(&self) -> Result<Outcome, Halt> {
         let healing = self.applied.version.is_some();
         if !self.desired.active {
-            // Nothing to deactivate unless a requester exists already.
-            if healing {
-                if let Some(found) = self.lookup().await? {
-                    self.refuse_agent(&found)?;
-                    self.link(found.id).await?;
-                    if found.active != Some(false) {
-                        self.api.call(Call::deactivate(found.id)).await?;
-                    }
-                    return self.finish(Some(found.id), None, false).await;
+            // Nothing to deactivate unless a requester exists already. Look
+            // even when nothing was applied: an earlier try may have created
+            // one and died before linking it (kill -9 between the POST and
+            // the record), and that requester must not stay active.
+            if let Some(found) = self.lookup().await? {
+                self.refuse_agent(&found)?;
+                self.link(found.id).await?;
+                if found.active != Some(false) {
+                    self.api.call(Call::deactivate(found.id)).await?;
                 }
+                return self.finish(Some(found.id), None, false).await;
             }
             return self.finish(None, None, false).await;
         }
