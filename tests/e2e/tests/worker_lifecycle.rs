@@ -309,3 +309,59 @@ async fn an_unlinked_requester_of_an_inactive_user_is_deactivated() -> anyhow::R
     stack.stop().await;
     Ok(())
 }
+
+/// Reactivating a requester that is already active (reactivated by hand in
+/// Freshservice, or a retry whose first reactivate was applied but not
+/// recorded) may be refused by Freshservice — its answer is undocumented.
+/// The simulator is set to refuse with 400; the worker must see the
+/// requester is active and carry on, not dead-letter the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactivating_an_already_active_requester_is_not_a_failure() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    sim_admin(
+        &stack,
+        "PUT",
+        "/settings",
+        json!({"reactivate_active_status": 400}),
+    )
+    .await?;
+    let email = "back.again@example.com";
+    let mut u = okta_user(email, "Back", "Again");
+    let id = scim_create(&stack, u.clone()).await?;
+    wait_converged(&stack, &id).await?;
+    u["active"] = json!(false);
+    scim_put(&stack, &id, u.clone()).await?;
+    wait_converged(&stack, &id).await?;
+    let rid = only_requester(&stack, email).await?.unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    // An agent reactivates the requester by hand in Freshservice.
+    let resp = stack
+        .http
+        .put(format!(
+            "{}/api/v2/requesters/{rid}/reactivate",
+            stack.sim.account_url(&stack.domain)
+        ))
+        .basic_auth(&stack.api_key, Some("X"))
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    // Okta reactivates too, with a new title.
+    u["active"] = json!(true);
+    u["title"] = json!("Returned");
+    scim_put(&stack, &id, u).await?;
+    wait_converged(&stack, &id).await?;
+    let r = only_requester(&stack, email).await?.unwrap();
+    assert_eq!(r["active"], true);
+    assert_eq!(r["job_title"], "Returned");
+    assert!(dead_letters(&stack).await?.is_empty());
+    let refused = stack
+        .sim_calls()
+        .await?
+        .into_iter()
+        .filter(|c| c["path"].as_str().unwrap_or("").ends_with("/reactivate") && c["status"] == 400)
+        .count();
+    assert_eq!(refused, 1, "the worker did meet the refusal");
+    stack.stop().await;
+    Ok(())
+}

@@ -214,6 +214,9 @@ pub struct Account {
     pub non_admin_keys: HashSet<String>,
     /// Status of a `duplicate_value` answer (reference §5: 400 or 409, unconfirmed).
     pub duplicate_status: StatusCode,
+    /// What reactivating an already active requester answers: unknown for
+    /// the real API, so switchable (`None`: 200 like any reactivate).
+    pub reactivate_active_status: Option<StatusCode>,
     pub choices_shape: ChoicesShape,
     pub default_time_zone: String,
     /// code → display name, in order.
@@ -238,6 +241,7 @@ impl Account {
             api_keys: HashSet::new(),
             non_admin_keys: HashSet::new(),
             duplicate_status: StatusCode::CONFLICT,
+            reactivate_active_status: None,
             choices_shape: ChoicesShape::default(),
             default_time_zone: "Eastern Time (US & Canada)".into(),
             languages: DEFAULT_LANGUAGES

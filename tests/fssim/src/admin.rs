@@ -241,6 +241,8 @@ async fn put_rate_limit(
 #[serde(deny_unknown_fields)]
 struct SettingsPatch {
     duplicate_status: Option<u16>,
+    /// 0 turns it off (reactivating an active requester answers 200).
+    reactivate_active_status: Option<u16>,
     dropdown_choices_shape: Option<crate::accounts::ChoicesShape>,
     api_keys: Option<Vec<String>>,
     non_admin_keys: Option<Vec<String>>,
@@ -256,6 +258,15 @@ async fn put_settings(
     if let Some(s) = p.duplicate_status {
         a.duplicate_status =
             StatusCode::from_u16(s).map_err(|_| AdminError::Bad("duplicate_status".into()))?;
+    }
+    if let Some(s) = p.reactivate_active_status {
+        a.reactivate_active_status = match s {
+            0 => None,
+            s => Some(
+                StatusCode::from_u16(s)
+                    .map_err(|_| AdminError::Bad("reactivate_active_status".into()))?,
+            ),
+        };
     }
     if let Some(s) = p.dropdown_choices_shape {
         a.choices_shape = s;

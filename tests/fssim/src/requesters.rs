@@ -232,7 +232,16 @@ impl Account {
 
     /// `PUT /requesters/{id}/reactivate`.
     pub fn reactivate_requester(&mut self, id: u64) -> Result<Value, ApiError> {
-        self.requester(id)?;
+        if let (true, Some(status)) = (self.requester(id)?.active, self.reactivate_active_status) {
+            return Err(ApiError::Validation {
+                status,
+                errors: vec![FieldError::new(
+                    "id",
+                    "invalid_value",
+                    &["Requester is already active"],
+                )],
+            });
+        }
         let u = self.users.get_mut(&id).ok_or(ApiError::NotFound)?;
         u.active = true;
         u.updated_at = Utc::now();

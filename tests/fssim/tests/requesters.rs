@@ -570,6 +570,34 @@ async fn deactivate_reactivate_forget() {
     t.create(ron()).await;
 }
 
+// Reactivating an already active requester: undocumented, so switchable:
+// 200 by default, a validation error when the account is set to refuse.
+#[tokio::test]
+async fn reactivating_an_active_requester_is_switchable() {
+    let t = T::new().await;
+    let id = t.create(ron()).await["id"].as_u64().unwrap();
+    let reactivate = || {
+        t.req(Method::PUT, &format!("/requesters/{id}/reactivate"))
+            .send()
+    };
+    assert_eq!(reactivate().await.unwrap().status(), 200);
+    let r = t
+        .admin_put("/settings", json!({"reactivate_active_status": 400}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = reactivate().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(body(r).await["errors"][0]["code"], "invalid_value");
+    // A deactivated one still reactivates.
+    assert_eq!(t.delete(&format!("/requesters/{id}")).await.status(), 204);
+    assert_eq!(reactivate().await.unwrap().status(), 200);
+    let r = t
+        .admin_put("/settings", json!({"reactivate_active_status": 0}))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(reactivate().await.unwrap().status(), 200);
+}
+
 // §2.1 convert_to_agent: 200 {"agent":{…}}, the user becomes an (occasional) agent.
 #[tokio::test]
 async fn convert_to_agent() {

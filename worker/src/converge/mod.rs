@@ -394,7 +394,23 @@ impl Run<'_> {
                 changes,
             } => {
                 if reactivate {
-                    self.api.call(Call::reactivate(rid)).await?;
+                    match self.api.call(Call::reactivate(rid)).await {
+                        Ok(_) => {}
+                        // What Freshservice answers for reactivating an
+                        // active requester is undocumented (a retry after a
+                        // reactivate whose record was lost does it): if the
+                        // requester is active, the goal is met.
+                        Err(Halt::Fs(
+                            e @ (FsError::Permanent { .. } | FsError::DuplicateEmail { .. }),
+                        )) => {
+                            let now = self.api.call(Call::get(rid)).await?;
+                            let req = client::parse_requester(&now.text).map_err(Halt::Fs)?;
+                            if req.active != Some(true) {
+                                return Err(Halt::Fs(e));
+                            }
+                        }
+                        Err(h) => return Err(h),
+                    }
                 }
                 if !changes.is_empty() {
                     self.api.call(Call::update(rid, changes)).await?;
