@@ -157,14 +157,8 @@ async fn list_page(
 ) -> Result<Response, ScimError> {
     let (total, page) = find(state, tenant, params).await?;
     let resources = page
-        .iter()
-        .map(|u| {
-            list::project(
-                render(state, u),
-                &params.attributes,
-                &params.excluded_attributes,
-            )
-        })
+        .into_iter()
+        .map(|r| list::project(r, &params.attributes, &params.excluded_attributes))
         .collect();
     Ok(scim_response(
         StatusCode::OK,
@@ -208,20 +202,22 @@ async fn search(
     list_page(&state, &tenant.id, &params).await
 }
 
-/// Users matching the params: the total and the requested page.
+/// Users matching the params, rendered (filters match the rendered
+/// resource, so each user is rendered once): the total and the page.
 async fn find(
     state: &AppState,
     tenant: &str,
     params: &ListParams,
-) -> Result<(usize, Vec<StoredUser>), ScimError> {
+) -> Result<(usize, Vec<Value>), ScimError> {
     let offset = params.start_index.saturating_sub(1);
     let Some(filter) = &params.filter else {
         let total = state.users.count(tenant).await?;
         let ids = state.users.page_ids(tenant, offset, params.count).await?;
-        return Ok((total, state.users.get_many(tenant, &ids).await?));
+        let users = state.users.get_many(tenant, &ids).await?;
+        return Ok((total, users.iter().map(|u| render(state, u)).collect()));
     };
     // `eq` on an indexed attribute: answered from the index, never a scan.
-    let matching: Vec<StoredUser> = if let Some((attr, value)) = filter.indexed_eq() {
+    let matching: Vec<Value> = if let Some((attr, value)) = filter.indexed_eq() {
         let ids = match attr {
             IndexedAttr::UserName => state
                 .users
@@ -238,9 +234,12 @@ async fn find(
             IndexedAttr::Email => state.users.ids_by_email(tenant, &value).await?,
             IndexedAttr::Id => vec![value],
         };
-        let mut users = state.users.get_many(tenant, &ids).await?;
-        users.retain(|u| filter.matches(&render(state, u)));
+        let users = state.users.get_many(tenant, &ids).await?;
         users
+            .iter()
+            .map(|u| render(state, u))
+            .filter(|r| filter.matches(r))
+            .collect()
     } else {
         // Other filters scan in creation order, a batch at a time.
         let mut out = Vec::new();
@@ -251,11 +250,13 @@ async fn find(
                 break;
             }
             at += ids.len();
-            for u in state.users.get_many(tenant, &ids).await? {
-                if filter.matches(&render(state, &u)) {
-                    out.push(u);
-                }
-            }
+            let users = state.users.get_many(tenant, &ids).await?;
+            out.extend(
+                users
+                    .iter()
+                    .map(|u| render(state, u))
+                    .filter(|r| filter.matches(r)),
+            );
         }
         out
     };
@@ -301,12 +302,12 @@ async fn create(
     let doc = scim::user::from_request(body)?;
     let id = uuid::Uuid::new_v4().to_string();
     let ix = Index::of(&doc);
-    let version = match state
+    let (version, at) = match state
         .users
         .create(&tenant.id, &id, &doc, &ix.fields())
         .await?
     {
-        WriteOutcome::Written { version } => version,
+        WriteOutcome::Written { version, at } => (version, at),
         WriteOutcome::UserNameTaken(_) => return Err(taken(&doc)),
         other => return Err(unavailable(format!("unexpected create outcome {other:?}"))),
     };
@@ -322,11 +323,14 @@ async fn create(
         }
         return Err(unavailable(e));
     }
-    let stored = state
-        .users
-        .get(&tenant.id, &id)
-        .await?
-        .ok_or_else(|| unavailable("user vanished right after create"))?;
+    // Answer with what was written; no need to read it back.
+    let stored = StoredUser {
+        id,
+        doc,
+        version,
+        created: at.clone(),
+        modified: at,
+    };
     let mut resp = resource_response(&state, StatusCode::CREATED, &stored);
     if let Ok(loc) = format!("{}/Users/{}", state.scim_base(), stored.id).parse() {
         resp.headers_mut().insert(axum::http::header::LOCATION, loc);
@@ -345,7 +349,7 @@ async fn write_over(
     rid: &str,
 ) -> Result<Option<StoredUser>, ScimError> {
     let ix = Index::of(doc);
-    let version = match state
+    let (version, at) = match state
         .users
         .replace(
             tenant,
@@ -356,7 +360,7 @@ async fn write_over(
         )
         .await?
     {
-        WriteOutcome::Written { version } => version,
+        WriteOutcome::Written { version, at } => (version, at),
         WriteOutcome::UserNameTaken(_) => return Err(taken(doc)),
         WriteOutcome::Missing => return Err(not_found(&current.id)),
         WriteOutcome::VersionMismatch(_) => return Ok(None),
@@ -385,7 +389,13 @@ async fn write_over(
         }
         return Err(unavailable(e));
     }
-    Ok(state.users.get(tenant, &current.id).await?)
+    Ok(Some(StoredUser {
+        id: current.id.clone(),
+        doc: doc.clone(),
+        version,
+        created: current.created.clone(),
+        modified: at,
+    }))
 }
 
 async fn replace(
@@ -465,7 +475,7 @@ async fn delete(
         .delete(&tenant.id, &id, Some(current.version))
         .await?
     {
-        WriteOutcome::Written { version } => version,
+        WriteOutcome::Written { version, .. } => version,
         WriteOutcome::VersionMismatch(v) => {
             return Err(ScimError::precondition_failed(format!(
                 "the user changed while deleting (now {})",

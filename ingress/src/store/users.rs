@@ -32,8 +32,11 @@ pub struct StoredUser {
 /// The result of a write the store could refuse.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
+    /// `at`: the time the write stored as `modified` (and `created` for a
+    /// create), so callers can answer without reading the user back.
     Written {
         version: u64,
+        at: String,
     },
     /// userName already belongs to another user (its id).
     UserNameTaken(String),
@@ -68,7 +71,7 @@ fn now() -> (String, i64) {
     )
 }
 
-fn outcome(reply: Vec<RValue>) -> Result<WriteOutcome, StoreError> {
+fn outcome(reply: Vec<RValue>, at: String) -> Result<WriteOutcome, StoreError> {
     let text = |v: &RValue| -> String {
         match v {
             RValue::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
@@ -81,6 +84,7 @@ fn outcome(reply: Vec<RValue>) -> Result<WriteOutcome, StoreError> {
     match reply.first().map(text).as_deref() {
         Some("ok") => Ok(WriteOutcome::Written {
             version: num(reply.get(1)),
+            at,
         }),
         Some("exists") => Ok(WriteOutcome::UserNameTaken(
             reply.get(1).map(text).unwrap_or_default(),
@@ -134,10 +138,10 @@ impl UserStore {
             .arg(ix.user_name_lower)
             .arg(ix.external_id.unwrap_or(""))
             .arg(serde_json::to_string(ix.emails_lower).unwrap())
-            .arg(now)
+            .arg(&now)
             .arg(now_ms);
         let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
-        outcome(reply)
+        outcome(reply, now)
     }
 
     pub async fn replace(
@@ -158,11 +162,11 @@ impl UserStore {
             .arg(ix.user_name_lower)
             .arg(ix.external_id.unwrap_or(""))
             .arg(serde_json::to_string(ix.emails_lower).unwrap())
-            .arg(now)
+            .arg(&now)
             .arg(now_ms)
             .arg(expected_version.map(|v| v.to_string()).unwrap_or_default());
         let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
-        outcome(reply)
+        outcome(reply, now)
     }
 
     pub async fn delete(
@@ -177,11 +181,11 @@ impl UserStore {
             inv.key(k);
         }
         inv.arg(id)
-            .arg(now)
+            .arg(&now)
             .arg(now_ms)
             .arg(expected_version.map(|v| v.to_string()).unwrap_or_default());
         let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
-        outcome(reply)
+        outcome(reply, now)
     }
 
     /// Removes a just-created user whose event could not be published.

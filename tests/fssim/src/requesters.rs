@@ -125,6 +125,19 @@ impl Account {
         })
     }
 
+    /// Refuses a new or changed user: validation errors first (400), then
+    /// emails someone else already has (`duplicate_value`).
+    fn admit(&self, user: &User, errors: Vec<FieldError>) -> Result<(), ApiError> {
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let dups = check_duplicates(self, user);
+        if !dups.is_empty() {
+            return Err(self.duplicate_error(dups));
+        }
+        Ok(())
+    }
+
     fn duplicate_error(&self, errors: Vec<FieldError>) -> ApiError {
         ApiError::Validation {
             status: self.duplicate_status,
@@ -151,13 +164,7 @@ impl Account {
         let mut user = User::blank(self.next_id, &self.default_time_zone, now);
         let mut errors = apply_body(self, &mut user, body, Mode::Create);
         errors.extend(check_complete(self, &user, body));
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let dups = check_duplicates(self, &user);
-        if !dups.is_empty() {
-            return Err(self.duplicate_error(dups));
-        }
+        self.admit(&user, errors)?;
         let id = self.finish_new_user(user);
         Ok(self.requester_json(&self.users[&id]))
     }
@@ -174,13 +181,7 @@ impl Account {
         if agent && user.primary_email.is_none() {
             errors.push(FieldError::missing("email", "String"));
         }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let dups = check_duplicates(self, &user);
-        if !dups.is_empty() {
-            return Err(self.duplicate_error(dups));
-        }
+        self.admit(&user, errors)?;
         let id = self.finish_new_user(user);
         let u = &self.users[&id];
         Ok(if agent {
@@ -199,13 +200,7 @@ impl Account {
         user.can_see_all_tickets_from_associated_departments = false;
         let mut errors = apply_body(self, &mut user, body, Mode::Update);
         errors.extend(check_complete(self, &user, body));
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let dups = check_duplicates(self, &user);
-        if !dups.is_empty() {
-            return Err(self.duplicate_error(dups));
-        }
+        self.admit(&user, errors)?;
         user.updated_at = Utc::now();
         self.users.insert(id, user);
         Ok(self.requester_json(&self.users[&id]))
