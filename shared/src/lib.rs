@@ -1,5 +1,6 @@
 //! Code both bridge services share: configuration, the change event that
-//! travels on RabbitMQ, the Redis key scheme, the queue topology and
+//! travels on RabbitMQ, how userNames and emails are compared
+//! ([`identity`]), the Redis key scheme, the queue topology and
 //! publisher, the tenant registry with its secrets, and the SCIM →
 //! Freshservice field mapping.
 //!
@@ -8,6 +9,7 @@
 pub mod config;
 pub mod crypto;
 pub mod event;
+pub mod identity;
 pub mod keys;
 pub mod mapping;
 pub mod queue;

@@ -128,14 +128,14 @@ impl Index {
         Self {
             user_name: scim::user::user_name_key(doc),
             external_id: scim::user::external_id(doc),
-            emails: scim::user::emails_lower(doc),
+            emails: scim::user::email_keys(doc),
         }
     }
     fn fields(&self) -> IndexFields<'_> {
         IndexFields {
             user_name_lower: &self.user_name,
             external_id: self.external_id.as_deref(),
-            emails_lower: &self.emails,
+            email_keys: &self.emails,
         }
     }
 }

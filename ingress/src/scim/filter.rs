@@ -34,6 +34,16 @@ use super::ScimError;
 /// Deepest nesting of parentheses / `not` accepted (keeps recursion bounded).
 const MAX_DEPTH: usize = 32;
 
+/// Most attribute expressions one filter may hold. A chain of `and`/`or`
+/// builds a tree as deep as it is long, and matching and dropping it
+/// recurse through that depth: this bound (with [`MAX_DEPTH`]) keeps every
+/// filter a request can build a few hundred frames deep at most. Okta sends
+/// one term; the conformance checkers a handful.
+pub const MAX_TERMS: usize = 100;
+
+/// Longest filter text accepted, in characters (the tokenizer holds it all).
+pub const MAX_FILTER_CHARS: usize = 10_000;
+
 /// Comparison operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
@@ -177,8 +187,9 @@ impl Filter {
 
     /// `Some` when the whole filter is one `eq` on userName, externalId or
     /// emails.value (also `emails eq "…"` and `emails[value eq "…"]`). The
-    /// string is the index key: lower-cased for userName and email (both
-    /// caseExact=false), exact for externalId. Callers still re-check `matches`.
+    /// string is the index key: folded for userName and email (both
+    /// caseExact=false; `shared::identity::fold`), exact for externalId.
+    /// Callers still re-check `matches`.
     pub fn indexed_eq(&self) -> Option<(IndexedAttr, String)> {
         match self {
             Filter::Compare(a, CompareOp::Eq, CompValue::Str(s)) => {
@@ -242,7 +253,7 @@ fn indexed_attr(steps: &[String]) -> Option<IndexedAttr> {
 fn index_key(attr: IndexedAttr, s: &str) -> String {
     match attr {
         IndexedAttr::ExternalId | IndexedAttr::Id => s.to_owned(),
-        IndexedAttr::UserName | IndexedAttr::Email => s.to_lowercase(),
+        IndexedAttr::UserName | IndexedAttr::Email => shared::identity::fold(s),
     }
 }
 
@@ -333,10 +344,12 @@ fn ord_ok<T: PartialOrd>(op: CompareOp, a: T, b: T) -> bool {
 }
 
 fn str_cmp(op: CompareOp, actual: &str, lit: &str, case_exact: bool) -> bool {
+    // caseExact=false compares like the indexes do (`shared/src/identity.rs`),
+    // so a filter answered from an index and one answered by a scan agree.
     let (a, l) = if case_exact {
         (actual.to_owned(), lit.to_owned())
     } else {
-        (actual.to_lowercase(), lit.to_lowercase())
+        (shared::identity::fold(actual), shared::identity::fold(lit))
     };
     match op {
         CompareOp::Co => a.contains(&l),
@@ -522,6 +535,8 @@ struct Parser {
     toks: Vec<Token>,
     i: usize,
     depth: usize,
+    /// Attribute expressions parsed so far (bounded by [`MAX_TERMS`]).
+    terms: usize,
     scope: Scope,
 }
 
@@ -545,10 +560,17 @@ impl Parser {
                 "invalid filter: the filter is empty",
             ));
         }
+        let chars = input.chars().count();
+        if chars > MAX_FILTER_CHARS {
+            return Err(ScimError::invalid_filter(format!(
+                "invalid filter: it is {chars} characters long; at most {MAX_FILTER_CHARS} are accepted"
+            )));
+        }
         Ok(Parser {
             toks: tokenize(input)?,
             i: 0,
             depth: 0,
+            terms: 0,
             scope,
         })
     }
@@ -653,6 +675,13 @@ impl Parser {
     }
 
     fn parse_attr_exp(&mut self, path: &str, pos: usize) -> Result<Filter, ScimError> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(err_at(
+                pos,
+                format!("the filter has more than {MAX_TERMS} attribute expressions"),
+            ));
+        }
         if self.peek().tok == Tok::LBrack {
             let Scope::Root(resource) = self.scope else {
                 return Err(err_at(self.peek().pos, "value paths cannot be nested"));

@@ -7,13 +7,20 @@
 //! an integer is 400 `invalidValue`; an empty parameter (`count=`) counts as
 //! absent. `sortBy`/`sortOrder` are accepted and ignored (sort unsupported).
 //! Parameter names match case-insensitively. Unknown names in
-//! `attributes`/`excludedAttributes` are ignored.
+//! `attributes`/`excludedAttributes` are ignored, and so is a name with more
+//! than one sub-attribute (`a.b.c`: no SCIM attribute path has that shape);
+//! more than [`MAX_ATTRIBUTE_NAMES`] names is a 400 `invalidValue`.
 
 use serde_json::{json, Map, Value};
 
 use super::filter::{self, Filter};
 use super::schema::{self, Resource};
 use super::{ScimError, LIST_RESPONSE_SCHEMA};
+
+/// Most names `attributes` or `excludedAttributes` may list. Each name is
+/// matched against those before it, so the bound keeps projection cheap;
+/// the User schema has fewer than 40 attributes with their sub-attributes.
+pub const MAX_ATTRIBUTE_NAMES: usize = 100;
 
 /// Parsed list-query parameters.
 #[derive(Debug, Clone)]
@@ -66,8 +73,10 @@ pub fn parse_list_params_for(
                     .unwrap_or(usize::MAX)
                     .min(max_count)
             }
-            "attributes" => p.attributes = split_names(value),
-            "excludedattributes" => p.excluded_attributes = split_names(value),
+            "attributes" => p.attributes = split_names("attributes", value)?,
+            "excludedattributes" => {
+                p.excluded_attributes = split_names("excludedAttributes", value)?
+            }
             _ => {}
         }
     }
@@ -97,12 +106,20 @@ fn int_param(name: &str, value: &str) -> Result<i64, ScimError> {
     }
 }
 
-fn split_names(v: &str) -> Vec<String> {
-    v.split(',')
+fn split_names(param: &str, v: &str) -> Result<Vec<String>, ScimError> {
+    let names: Vec<String> = v
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
+        .take(MAX_ATTRIBUTE_NAMES + 1)
         .map(str::to_owned)
-        .collect()
+        .collect();
+    if names.len() > MAX_ATTRIBUTE_NAMES {
+        return Err(ScimError::invalid_value(format!(
+            "\"{param}\" lists more than {MAX_ATTRIBUTE_NAMES} attribute names"
+        )));
+    }
+    Ok(names)
 }
 
 /// The ListResponse envelope; the three numbers are JSON integers (Okta checks).
@@ -161,7 +178,10 @@ impl Sel {
 }
 
 /// JSON member names a projection path walks: `name.givenName` → [name, givenName],
-/// `urn:…:enterprise:2.0:User:department` → [urn, department]; `None` if unresolvable.
+/// `urn:…:enterprise:2.0:User:department` → [urn, department]; `None` if
+/// unresolvable, including a path with more than one sub-attribute (RFC 7644
+/// §3.10: `attrPath = [URI ":"] ATTRNAME *1subAttr`), which also keeps the
+/// selection tree at most three levels deep.
 fn steps_of(spec: &str) -> Option<Vec<String>> {
     let (urn, rest) = schema::split_urn(Resource::User, spec).ok()?;
     let mut steps = Vec::new();
@@ -169,6 +189,7 @@ fn steps_of(spec: &str) -> Option<Vec<String>> {
         steps.push(u.to_owned());
     }
     match rest {
+        Some(r) if r.split('.').nth(2).is_some() => return None,
         Some(r) => steps.extend(r.split('.').map(str::to_owned)),
         None if steps.is_empty() => return None,
         None => {}

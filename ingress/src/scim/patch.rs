@@ -29,6 +29,9 @@
 //!   clears `primary` on the other values of that attribute.
 //! - Atomic: the work happens on a clone, the input changes only on success,
 //!   and the result must pass [`user::validate`].
+//! - Bounded: at most [`MAX_OPERATIONS`] operations, and no operation may
+//!   grow a multi-valued attribute past [`user::MAX_VALUES`] (checked as it
+//!   happens, so a long PATCH never does quadratic work before failing).
 
 use serde_json::{Map, Value};
 
@@ -37,6 +40,10 @@ use super::path::{self, PatchPath};
 use super::schema::{self, AttrType, Resource};
 use super::user::{self, existing_key};
 use super::{ScimError, PATCH_OP_SCHEMA, USER_SCHEMA};
+
+/// Most operations one PATCH may carry (Okta sends one to three; Entra a
+/// few dozen at most).
+pub const MAX_OPERATIONS: usize = 1000;
 
 /// PATCH operation kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +124,12 @@ pub fn parse_ops(patch: &Value) -> Result<Vec<Operation>, ScimError> {
             "\"Operations\" must be a non-empty array",
         ));
     };
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::invalid_syntax(format!(
+            "\"Operations\" has {} operations; at most {MAX_OPERATIONS} are accepted",
+            ops.len()
+        )));
+    }
     ops.iter()
         .enumerate()
         .map(|(i, op)| {
@@ -390,6 +403,18 @@ fn fix_primary(items: &mut [Value], touched: &[usize]) {
     }
 }
 
+/// A multi-valued attribute may not grow past [`user::MAX_VALUES`].
+fn check_len(p: &PatchPath, attr: &str, n: usize) -> Result<(), ScimError> {
+    if n > user::MAX_VALUES {
+        return Err(ScimError::invalid_value(format!(
+            "\"{}\" would give \"{attr}\" {n} values; at most {} are accepted",
+            p.raw,
+            user::MAX_VALUES
+        )));
+    }
+    Ok(())
+}
+
 fn complex_value(p: &PatchPath, value: Value) -> Result<Map<String, Value>, ScimError> {
     match value {
         Value::Object(o) => Ok(o),
@@ -472,7 +497,7 @@ fn set_at(
                 }
                 items.push(Value::Object(el));
                 touched = vec![items.len() - 1];
-                return Ok(());
+                return check_len(p, attr, items.len());
             }
             for &i in &matched {
                 let Value::Object(el) = &mut items[i] else {
@@ -549,6 +574,8 @@ fn set_at(
                 Value::Array(a) => a.into_iter().filter(|v| !v.is_null()).collect(),
                 other => vec![other],
             };
+            // Bounded before the de-duplicating loop below, which is quadratic.
+            check_len(p, attr, new_items.len())?;
             let mut items = match (kind, cont.remove(&key)) {
                 (OpKind::Add, Some(Value::Array(a))) => a,
                 _ => Vec::new(),
@@ -563,7 +590,9 @@ fn set_at(
                 }
             }
             fix_primary(&mut items, &touched);
+            let n = items.len();
             cont.insert(key, Value::Array(items));
+            check_len(p, attr, n)?;
         }
         None if complex => {
             let new = complex_value(p, value)?;
@@ -645,6 +674,7 @@ fn remove_at(
                     Value::Array(a) => a.clone(),
                     other => vec![other.clone()],
                 };
+                check_len(p, attr, gone.len())?;
                 items.retain(|it| {
                     !gone.iter().any(|g| {
                         g == it || (g.get("value").is_some() && g.get("value") == it.get("value"))

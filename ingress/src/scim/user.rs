@@ -15,6 +15,11 @@
 //! - `active` defaults to `true` on create/replace when absent.
 //! - More than one `primary: true` in a multi-valued attribute is rejected
 //!   (RFC 7643 §2.4: at most once); PATCH clears the older primary itself.
+//! - A multi-valued attribute holds at most [`MAX_VALUES`] values (a person
+//!   has a handful of emails; the bound keeps every pass over them cheap).
+//! - `userName` and email values are stored in NFC and compared through
+//!   [`shared::identity::fold`]; control characters, invisible characters
+//!   and mixed-script look-alikes are refused (`shared/src/identity.rs`).
 
 use serde_json::{json, Map, Value};
 
@@ -31,6 +36,9 @@ pub struct Meta {
     pub last_modified: String,
     pub version: u64,
 }
+
+/// Most values one multi-valued attribute (known or not) may hold.
+pub const MAX_VALUES: usize = 100;
 
 /// Members a client may echo but never sets (dropped from POST/PUT bodies).
 const SERVER_OWNED: &[&str] = &["schemas", "id", "meta", "groups"];
@@ -258,6 +266,7 @@ fn put_plain(
 /// [`validate`] reports what is still wrong).
 pub(crate) fn normalize(doc: &mut Map<String, Value>) {
     normalize_members(doc, USER_ATTRS, true);
+    nfc_identifiers(doc);
     let ext_keys: Vec<String> = doc
         .keys()
         .filter(|k| schema::extension_urn(Resource::User, k).is_some())
@@ -278,6 +287,44 @@ pub(crate) fn normalize(doc: &mut Map<String, Value>) {
             doc.insert(urn.to_owned(), v);
         }
     }
+}
+
+/// `userName` and `emails[].value` in NFC, so canonically equal spellings
+/// are stored, indexed and sent to Freshservice as one string.
+fn nfc_identifiers(doc: &mut Map<String, Value>) {
+    fn to_nfc(v: &mut Value) {
+        if let Value::String(s) = v {
+            if let std::borrow::Cow::Owned(n) = shared::identity::nfc(s) {
+                *s = n;
+            }
+        }
+    }
+    if let Some(v) = doc.get_mut("userName") {
+        to_nfc(v);
+    }
+    if let Some(Value::Array(emails)) = doc.get_mut("emails") {
+        for e in emails {
+            if let Some(v) = e.get_mut("value") {
+                to_nfc(v);
+            }
+        }
+    }
+}
+
+/// A userName or email value a person could be told apart by.
+fn check_identifier(path: &str, s: &str) -> Result<(), ScimError> {
+    shared::identity::check(s).map_err(|why| ScimError::invalid_value(format!("\"{path}\" {why}")))
+}
+
+/// At most [`MAX_VALUES`] values in one multi-valued attribute.
+fn check_count(path: &str, items: &[Value]) -> Result<(), ScimError> {
+    if items.len() > MAX_VALUES {
+        return Err(ScimError::invalid_value(format!(
+            "\"{path}\" has {} values; at most {MAX_VALUES} are accepted",
+            items.len()
+        )));
+    }
+    Ok(())
 }
 
 fn normalize_members(obj: &mut Map<String, Value>, attrs: &'static [AttrDef], top: bool) {
@@ -359,7 +406,7 @@ pub fn validate(doc: &Value) -> Result<(), ScimError> {
         return Err(ScimError::invalid_value("a User must be a JSON object"));
     };
     match obj.get("userName") {
-        Some(Value::String(s)) if !s.trim().is_empty() => {}
+        Some(Value::String(s)) if !s.trim().is_empty() => check_identifier("userName", s)?,
         Some(Value::String(_)) => {
             return Err(ScimError::invalid_value("\"userName\" must not be empty"))
         }
@@ -369,6 +416,9 @@ pub fn validate(doc: &Value) -> Result<(), ScimError> {
     for (key, value) in obj {
         if is_one_of(key, SERVER_OWNED) || key.eq_ignore_ascii_case("password") {
             continue;
+        }
+        if let Value::Array(items) = value {
+            check_count(key, items)?;
         }
         if let Some(def) =
             schema::find(USER_ATTRS, key).or_else(|| schema::find(schema::COMMON_ATTRS, key))
@@ -381,6 +431,9 @@ pub fn validate(doc: &Value) -> Result<(), ScimError> {
                 )));
             };
             for (k, v) in ext {
+                if let Value::Array(items) = v {
+                    check_count(&format!("{urn}:{k}"), items)?;
+                }
                 if let Some(def) = schema::find(ENTERPRISE_ATTRS, k) {
                     check_attr(def, v, &format!("{urn}:{k}"))?;
                 }
@@ -418,9 +471,15 @@ fn check_attr(def: &AttrDef, v: &Value, path: &str) -> Result<(), ScimError> {
             type_name(v)
         )));
     };
+    check_count(path, items)?;
     let mut primaries = 0;
     for (i, item) in items.iter().enumerate() {
         check_single(def, item, &format!("{path}[{i}]"))?;
+        if def.name == "emails" {
+            if let Some(v) = item.get("value").and_then(Value::as_str) {
+                check_identifier(&format!("{path}[{i}].value"), v)?;
+            }
+        }
         if item.get("primary") == Some(&Value::Bool(true)) {
             primaries += 1;
         }
@@ -482,16 +541,19 @@ fn check_single(def: &AttrDef, v: &Value, path: &str) -> Result<(), ScimError> {
     }
 }
 
-/// Index key of `userName`: lower-cased (caseExact=false). Empty if missing.
+/// Index key of `userName` ([`shared::identity::fold`]: caseExact=false,
+/// look-alikes folded). Empty if missing.
 pub fn user_name_key(doc: &Value) -> String {
     doc.get("userName")
         .and_then(Value::as_str)
-        .map(str::to_lowercase)
+        .map(shared::identity::fold)
         .unwrap_or_default()
 }
 
-/// Lower-cased `emails[*].value`, without duplicates, in document order.
-pub fn emails_lower(doc: &Value) -> Vec<String> {
+/// Index keys of `emails[*].value` (folded like [`user_name_key`]), without
+/// duplicates, in document order.
+pub fn email_keys(doc: &Value) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for e in doc
         .get("emails")
@@ -500,8 +562,8 @@ pub fn emails_lower(doc: &Value) -> Vec<String> {
         .flatten()
     {
         if let Some(v) = e.get("value").and_then(Value::as_str) {
-            let v = v.to_lowercase();
-            if !v.is_empty() && !out.contains(&v) {
+            let v = shared::identity::fold(v);
+            if !v.is_empty() && seen.insert(v.clone()) {
                 out.push(v);
             }
         }

@@ -6,21 +6,45 @@
 //! index, 4 externalId index, 5 email index (hash: email → JSON id list),
 //! 6 outbox zset, 7 creation-sequence counter.
 
-/// Shared helpers: index maintenance for one user.
+/// Shared helpers: index maintenance for one user. The email index is read
+/// and written with one HMGET and one HSET/HDEL for all of a user's emails
+/// (at most `scim::user::MAX_VALUES`), not a call per email, so a write holds
+/// the shared Redis for a bounded, short time.
 const INDEX_FNS: &str = r#"
-local function email_add(k, email, id)
-  local cur = redis.call('HGET', k, email)
-  local ids = cur and cjson.decode(cur) or {}
-  for _, v in ipairs(ids) do if v == id then return end end
-  table.insert(ids, id)
-  redis.call('HSET', k, email, cjson.encode(ids))
+local function emails_add(k, emails, id)
+  if #emails == 0 then return end
+  local cur = redis.call('HMGET', k, unpack(emails))
+  local set = {}
+  for i, e in ipairs(emails) do
+    local ids = cur[i] and cjson.decode(cur[i]) or {}
+    local has = false
+    for _, v in ipairs(ids) do if v == id then has = true break end end
+    if not has then
+      table.insert(ids, id)
+      table.insert(set, e)
+      table.insert(set, cjson.encode(ids))
+    end
+  end
+  if #set > 0 then redis.call('HSET', k, unpack(set)) end
 end
-local function email_del(k, email, id)
-  local cur = redis.call('HGET', k, email)
-  if not cur then return end
-  local ids, out = cjson.decode(cur), {}
-  for _, v in ipairs(ids) do if v ~= id then table.insert(out, v) end end
-  if #out == 0 then redis.call('HDEL', k, email) else redis.call('HSET', k, email, cjson.encode(out)) end
+local function emails_del(k, emails, id)
+  if #emails == 0 then return end
+  local cur = redis.call('HMGET', k, unpack(emails))
+  local set, gone = {}, {}
+  for i, e in ipairs(emails) do
+    if cur[i] then
+      local out = {}
+      for _, v in ipairs(cjson.decode(cur[i])) do if v ~= id then table.insert(out, v) end end
+      if #out == 0 then
+        table.insert(gone, e)
+      else
+        table.insert(set, e)
+        table.insert(set, cjson.encode(out))
+      end
+    end
+  end
+  if #set > 0 then redis.call('HSET', k, unpack(set)) end
+  if #gone > 0 then redis.call('HDEL', k, unpack(gone)) end
 end
 local function unindex(id)
   local old = redis.call('HMGET', KEYS[1], 'user_name', 'external_id', 'emails')
@@ -28,12 +52,12 @@ local function unindex(id)
   if old[2] and old[2] ~= '' then
     if redis.call('HGET', KEYS[4], old[2]) == id then redis.call('HDEL', KEYS[4], old[2]) end
   end
-  if old[3] then for _, e in ipairs(cjson.decode(old[3])) do email_del(KEYS[5], e, id) end end
+  if old[3] then emails_del(KEYS[5], cjson.decode(old[3]), id) end
 end
 local function index(id, user_name, external_id, emails_json)
   redis.call('HSET', KEYS[3], user_name, id)
   if external_id ~= '' then redis.call('HSET', KEYS[4], external_id, id) end
-  for _, e in ipairs(cjson.decode(emails_json)) do email_add(KEYS[5], e, id) end
+  emails_add(KEYS[5], cjson.decode(emails_json), id)
 end
 "#;
 

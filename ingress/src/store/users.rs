@@ -49,7 +49,7 @@ pub enum WriteOutcome {
 pub struct IndexFields<'a> {
     pub user_name_lower: &'a str,
     pub external_id: Option<&'a str>,
-    pub emails_lower: &'a [String],
+    pub email_keys: &'a [String],
 }
 
 #[derive(Clone)]
@@ -137,7 +137,7 @@ impl UserStore {
             .arg(doc.to_string())
             .arg(ix.user_name_lower)
             .arg(ix.external_id.unwrap_or(""))
-            .arg(serde_json::to_string(ix.emails_lower).unwrap())
+            .arg(serde_json::to_string(ix.email_keys).unwrap())
             .arg(&now)
             .arg(now_ms);
         let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
@@ -161,7 +161,7 @@ impl UserStore {
             .arg(doc.to_string())
             .arg(ix.user_name_lower)
             .arg(ix.external_id.unwrap_or(""))
-            .arg(serde_json::to_string(ix.emails_lower).unwrap())
+            .arg(serde_json::to_string(ix.email_keys).unwrap())
             .arg(&now)
             .arg(now_ms)
             .arg(expected_version.map(|v| v.to_string()).unwrap_or_default());

@@ -165,15 +165,14 @@ pub fn primary_email(user: &Value) -> Option<String> {
         .or_else(|| text(user.get("userName")).filter(|u| u.contains('@')))
 }
 
-/// The other emails, without the primary and without case-insensitive
-/// duplicates, in Okta's order.
+/// The other emails, without the primary and without duplicates (compared
+/// as the ingress indexes them: `shared/src/identity.rs`), in Okta's order.
 fn secondary_emails(user: &Value, primary: Option<&str>) -> Vec<String> {
-    let mut seen: Vec<String> = primary.map(str::to_lowercase).into_iter().collect();
+    let mut seen: std::collections::HashSet<String> =
+        primary.map(crate::identity::fold).into_iter().collect();
     let mut out = Vec::new();
     for (email, _) in email_values(user) {
-        let key = email.to_lowercase();
-        if !seen.contains(&key) {
-            seen.push(key);
+        if seen.insert(crate::identity::fold(&email)) {
             out.push(email);
         }
     }

@@ -71,7 +71,7 @@ async fn stored_but_unpublished_change_is_swept_to_freshservice() -> anyhow::Res
     let ix = ingress::store::users::IndexFields {
         user_name_lower: "swept@okta.local",
         external_id: None,
-        emails_lower: &emails,
+        email_keys: &emails,
     };
     store
         .create(&s.tenant_id, "crash-user-1", &doc, &ix)

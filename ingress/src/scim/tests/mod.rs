@@ -2,6 +2,7 @@
 
 mod discovery;
 mod filter;
+mod limits;
 mod list;
 mod patch;
 mod props;

@@ -4,8 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::scim::user::{
-    emails_lower, etag, external_id, from_request, if_match_ok, render, user_name_key, validate,
-    Meta,
+    email_keys, etag, external_id, from_request, if_match_ok, render, user_name_key, validate, Meta,
 };
 use crate::scim::{ScimType, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 
@@ -50,7 +49,7 @@ fn okta_create_body() {
     );
     assert!(!doc.to_string().contains("1mz050nq"));
     assert_eq!(user_name_key(&doc), "test.user@okta.local");
-    assert_eq!(emails_lower(&doc), vec!["test.user@okta.local".to_owned()]);
+    assert_eq!(email_keys(&doc), vec!["test.user@okta.local".to_owned()]);
     assert_eq!(external_id(&doc).as_deref(), Some("00ujl29u0le5T6Aj10h7"));
 }
 
