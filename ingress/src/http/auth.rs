@@ -27,49 +27,44 @@ impl FromRequestParts<AppState> for ScimTenant {
     type Rejection = ScimError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
-        // Failed tokens count per client address; an address over its
-        // allowance is refused before its token is even looked at.
+        // The token is looked at first: a valid token is never refused by
+        // the brute-force limiter, which only counts and throttles failures.
+        // Okta calls from shared egress addresses, so throttling an address
+        // must not stop the tenants whose tokens are right.
+        let refused = match bearer(parts) {
+            None => ScimError::unauthorized(
+                "missing bearer token: send `Authorization: Bearer <token>` with the token shown at install",
+            ),
+            Some(token) => {
+                let hash = shared::crypto::token_hash(token);
+                if let Some(t) = state.tokens.get(&hash) {
+                    return Ok(ScimTenant(t));
+                }
+                match state.tenants.by_token(token).await {
+                    Ok(Some(t)) => {
+                        state.tokens.put(hash, t.clone());
+                        return Ok(ScimTenant(t));
+                    }
+                    Ok(None) => ScimError::unauthorized(
+                        "invalid bearer token: it is unknown or was revoked by a re-install; paste the current token into Okta",
+                    ),
+                    Err(e) => {
+                        tracing::error!(error = %e, "tenant lookup failed");
+                        return Err(ScimError::unavailable(5));
+                    }
+                }
+            }
+        };
+        // A failure: it counts against the address, and an address over its
+        // allowance waits (429).
         let web = parts.extensions.get::<crate::web::Web>().cloned();
         let ip = match crate::web::ClientIp::from_request_parts(parts, state).await {
-            Ok(c) => Some(c.0),
+            Ok(c) => c.0,
             Err(never) => match never {},
         };
-        let limiter = web.as_ref().zip(ip);
-        if let Some((w, ip)) = &limiter {
-            if let Err(wait) = w.limiter().check(*ip) {
-                return Err(ScimError::too_many_requests(wait.as_secs().max(1)));
-            }
-        }
-        let failed = || {
-            if let Some((w, ip)) = &limiter {
-                w.limiter().failed(*ip);
-            }
-        };
-        let Some(token) = bearer(parts) else {
-            failed();
-            return Err(ScimError::unauthorized(
-                "missing bearer token: send `Authorization: Bearer <token>` with the token shown at install",
-            ));
-        };
-        let hash = shared::crypto::token_hash(token);
-        if let Some(t) = state.tokens.get(&hash) {
-            return Ok(ScimTenant(t));
-        }
-        match state.tenants.by_token(token).await {
-            Ok(Some(t)) => {
-                state.tokens.put(hash, t.clone());
-                Ok(ScimTenant(t))
-            }
-            Ok(None) => {
-                failed();
-                Err(ScimError::unauthorized(
-                "invalid bearer token: it is unknown or was revoked by a re-install; paste the current token into Okta",
-                ))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "tenant lookup failed");
-                Err(ScimError::unavailable(5))
-            }
+        match web.and_then(|w| w.limiter().refused(ip)) {
+            Some(wait) => Err(ScimError::too_many_requests(wait.as_secs().max(1))),
+            None => Err(refused),
         }
     }
 }

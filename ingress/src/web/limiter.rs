@@ -1,7 +1,13 @@
-//! Brute-force protection: failed sign-ins, installs and uninstalls are
-//! counted per client address with a keyed governor limiter. An address
-//! that used up its allowance is refused with 429 (and `Retry-After`)
-//! before its next attempt is even looked at.
+//! Brute-force protection: failed sign-ins, installs, uninstalls and SCIM
+//! bearer tokens are counted per client address with a keyed governor
+//! limiter. Two ways to use it:
+//! - [`BruteForce::check`] before an attempt that costs something to
+//!   evaluate (an install asks Freshservice): an address over its allowance
+//!   is refused with 429 before the attempt is looked at.
+//! - [`BruteForce::refused`] after a bearer token was checked and found
+//!   wrong: a right token is never refused, whatever its address did
+//!   (Okta calls from shared egress addresses, so one misconfigured tenant
+//!   must not stop the others); only failures are counted and throttled.
 
 use std::{
     collections::HashMap,
@@ -44,6 +50,19 @@ impl BruteForce {
         }
     }
 
+    /// A failed attempt whose secret was already checked: `Some(wait)` if
+    /// the address is over its allowance (answer 429), else the failure is
+    /// counted and `None` (answer 401).
+    pub fn refused(&self, ip: IpAddr) -> Option<Duration> {
+        match self.check(ip) {
+            Err(wait) => Some(wait),
+            Ok(()) => {
+                self.failed(ip);
+                None
+            }
+        }
+    }
+
     /// Counts a failed attempt; the address is refused once it is over
     /// its allowance, until the limiter would let it through again.
     pub fn failed(&self, ip: IpAddr) {
@@ -82,5 +101,20 @@ mod tests {
             "{wait:?}"
         );
         assert!(b.check(other).is_ok());
+    }
+
+    #[test]
+    fn refused_counts_failures_then_throttles_them() {
+        let b = BruteForce::new(2);
+        let a: IpAddr = "10.0.0.3".parse().unwrap();
+        assert_eq!(b.refused(a), None);
+        assert_eq!(b.refused(a), None);
+        assert_eq!(
+            b.refused(a),
+            None,
+            "the one over the allowance blocks the next"
+        );
+        assert!(b.refused(a).is_some());
+        assert!(b.refused(a).is_some());
     }
 }
