@@ -16,6 +16,7 @@ pub mod error;
 pub mod install;
 pub mod layout;
 pub mod limiter;
+pub mod origin;
 pub mod session;
 pub mod settings;
 pub mod status;

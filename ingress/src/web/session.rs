@@ -6,7 +6,9 @@
 //! removes every session), with the session's CSRF token and a TTL. The
 //! cookie is HttpOnly, SameSite=Strict, and Secure (with the `__Host-`
 //! prefix) when `PUBLIC_BASE_URL` is https. Every form that changes
-//! something carries the CSRF token, compared in constant time.
+//! something carries the CSRF token, compared in constant time; the
+//! sign-in form itself, which has no session yet, must come from our own
+//! origin (`web/origin.rs`).
 
 use std::collections::HashMap;
 
@@ -21,7 +23,7 @@ use serde::Deserialize;
 use shared::{crypto, tenant::Tenant};
 use subtle::ConstantTimeEq;
 
-use super::{error::WebError, layout, ClientIp, Web};
+use super::{error::WebError, layout, origin::SameOrigin, ClientIp, Web};
 use crate::http::AppState;
 
 const COOKIE_PLAIN: &str = "fsb_session";
@@ -174,17 +176,30 @@ pub struct SignInForm {
     next: String,
 }
 
-/// `POST /signin`: with the bearer token, or the domain + API key.
+/// `POST /signin`: with the bearer token, or the domain + API key, from
+/// one of our own pages ([`SameOrigin`]: no login CSRF).
+///
+/// A right bearer token is never refused by the brute-force limiter (it is
+/// checked first; only failures count, as for SCIM in `http/auth.rs`). The
+/// domain + API key form is throttled before it is checked: an API key is
+/// Freshservice's secret, shorter than our tokens, and worth guarding.
 pub async fn signin(
     axum::extract::State(state): axum::extract::State<AppState>,
     Extension(web): Extension<Web>,
     ClientIp(ip): ClientIp,
+    _same_origin: SameOrigin,
     Form(f): Form<SignInForm>,
 ) -> Response {
     let next = safe_next(&f.next);
-    if let Err(wait) = web.limiter().check(ip) {
+    let too_many = |wait| {
         let e = WebError::TooManyAttempts(wait);
-        return (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response();
+        (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response()
+    };
+    let by_token = !f.token.trim().is_empty();
+    if !by_token {
+        if let Err(wait) = web.limiter().check(ip) {
+            return too_many(wait);
+        }
     }
     match authenticate(&state, &f).await {
         Ok(Some(tenant)) => match start(&state, &web, &tenant).await {
@@ -197,12 +212,18 @@ pub async fn signin(
             Err(e) => (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response(),
         },
         Ok(None) => {
-            web.limiter().failed(ip);
-            tracing::info!(client = %ip, "admin sign-in refused");
-            let msg = if f.token.trim().is_empty() {
-                "That domain and API key do not match an installed account. Check the domain, or sign in with the bearer token shown at install."
+            if by_token {
+                if let Some(wait) = web.limiter().refused(ip) {
+                    return too_many(wait);
+                }
             } else {
+                web.limiter().failed(ip);
+            }
+            tracing::info!(client = %ip, "admin sign-in refused");
+            let msg = if by_token {
                 "That bearer token is unknown or was replaced by a newer install. Use the current token (the one pasted in Okta), or sign in with the domain and API key."
+            } else {
+                "That domain and API key do not match an installed account. Check the domain, or sign in with the bearer token shown at install."
             };
             (
                 StatusCode::UNAUTHORIZED,
