@@ -90,6 +90,36 @@ async fn deep_filters_paths_and_projections_are_refused_not_crashing() -> anyhow
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_json_and_broken_utf8_are_syntax_errors() -> anyhow::Result<()> {
+    let s = ingress_only().await?;
+    // 100,000 nested arrays inside a user (serde_json's depth limit holds).
+    let deep = format!(
+        "{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"n@acme.com\",\"x\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let (st, body) = post_raw(&s, "/Users", deep).await?;
+    assert_eq!(
+        (st, body["scimType"].as_str()),
+        (400, Some("invalidSyntax")),
+        "{body}"
+    );
+    let resp = s
+        .http
+        .post(format!("{}/Users", s.scim_base))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/scim+json")
+        .body(b"{\"userName\":\"\xff\xfe@acme.com\"}".to_vec())
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 400);
+    still_serving(&s).await?;
+    let (_, list) = s.scim("GET", "/Users?count=0", None).await?;
+    assert_eq!(list["totalResults"], 0, "{list}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_emails_are_refused_and_store_nothing() -> anyhow::Result<()> {
     let s = ingress_only().await?;
     let mut body = okta_user("many@acme.com", "M", "E");
