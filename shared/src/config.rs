@@ -181,6 +181,11 @@ pub struct IngressConfig {
     /// `PUBLISH_CONFIRM_TIMEOUT_MS`: how long to wait for the broker's confirm
     /// before answering 503.
     pub publish_timeout: Duration,
+    /// `UNINSTALL_BROKER_TIMEOUT_MS`: how long an uninstall waits for the
+    /// broker to delete the tenant's queue and dead letters. The tenant is
+    /// uninstalled either way; past this the admin is told what is left and
+    /// the workers delete the queue once the broker answers.
+    pub uninstall_broker_timeout: Duration,
     /// `SWEEP_INTERVAL_MS`: how often unpublished changes are re-enqueued.
     pub sweep_interval: Duration,
     /// `SWEEP_GRACE_MS`: a change must be this old before the sweeper
@@ -250,6 +255,8 @@ impl IngressConfig {
             addr,
             public_base_url,
             publish_timeout: millis(src, "PUBLISH_CONFIRM_TIMEOUT_MS", 5_000)?,
+            uninstall_broker_timeout: millis(src, "UNINSTALL_BROKER_TIMEOUT_MS", 15_000)?
+                .max(Duration::from_millis(100)),
             sweep_interval: millis(src, "SWEEP_INTERVAL_MS", 5_000)?,
             sweep_grace: millis(src, "SWEEP_GRACE_MS", 10_000)?,
             web: WebConfig::from_source(src)?,
@@ -364,6 +371,7 @@ mod tests {
         assert_eq!(c.common.redis_url, "redis://127.0.0.1:6379");
         assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.uninstall_broker_timeout, Duration::from_secs(15));
         assert_eq!(
             c.common.freshservice_base("acme"),
             "https://acme.freshservice.com"

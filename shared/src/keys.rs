@@ -3,7 +3,7 @@
 //! one Redis Cluster slot and multi-key scripts work unchanged (invariant 10).
 //!
 //! Only a handful of registry keys (token → tenant, domain → tenant, the
-//! tenant set) are global; they are always used one key at a time.
+//! tenant set, the uninstalled set) are global; they are always used one key at a time.
 
 /// Builds key names under a configurable prefix (`BRIDGE_KEY_PREFIX`).
 #[derive(Clone, Debug)]
@@ -31,6 +31,13 @@ impl Keys {
     /// Set of all tenant ids (the sweeper walks it).
     pub fn tenants(&self) -> String {
         format!("{}:tenants", self.prefix)
+    }
+    /// Sorted set: uninstalled tenant id → time (ms) of the uninstall. The
+    /// workers delete these tenants' queues (again) until they are sure no
+    /// racing declare or publish brought one back; see
+    /// [`crate::tenant::TenantStore::retired`].
+    pub fn retired(&self) -> String {
+        format!("{}:tenants:retired", self.prefix)
     }
     /// sha256(bearer token) → tenant id.
     pub fn token(&self, token_hash: &str) -> String {

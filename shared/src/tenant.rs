@@ -260,6 +260,31 @@ impl TenantStore {
         Ok(r.smembers(self.keys.tenants()).await?)
     }
 
+    /// Whether the tenant is in the registry right now (a single-key read:
+    /// what a worker checks just before and just after declaring a queue).
+    pub async fn is_installed(&self, id: &str) -> Result<bool, TenantError> {
+        let mut r = self.redis.clone();
+        Ok(r.sismember(self.keys.tenants(), id).await?)
+    }
+
+    /// Uninstalled tenants whose queue may still exist (the uninstall could
+    /// not delete it, or a declare or publish racing the uninstall brought
+    /// it back), each with the time of its uninstall (ms since the epoch).
+    /// Tenant ids are never reused, so deleting these queues is always safe.
+    pub async fn retired(&self) -> Result<Vec<(String, i64)>, TenantError> {
+        let mut r = self.redis.clone();
+        let all: Vec<(String, f64)> = r.zrange_withscores(self.keys.retired(), 0, -1).await?;
+        Ok(all.into_iter().map(|(id, at)| (id, at as i64)).collect())
+    }
+
+    /// Forgets an uninstalled tenant once its queue is known to be gone for
+    /// good.
+    pub async fn forget_retired(&self, id: &str) -> Result<(), TenantError> {
+        let mut r = self.redis.clone();
+        let _: () = r.zrem(self.keys.retired(), id).await?;
+        Ok(())
+    }
+
     /// Every installed tenant, ordered by domain.
     pub async fn list(&self) -> Result<Vec<Tenant>, TenantError> {
         let mut out = Vec::new();
@@ -309,6 +334,10 @@ impl TenantStore {
     /// by the workers, which find no tenant. Returns false if there was no
     /// such tenant.
     ///
+    /// The tenant is recorded as retired before it leaves the registry, so
+    /// at every moment it is either installed or known to need its queue
+    /// deleted (by the caller, and by the workers if the caller cannot).
+    ///
     /// On Redis Cluster, run it against the node holding the tenant's slot
     /// (the tag keeps all of them together); SCAN is per node.
     pub async fn uninstall(&self, id: &str) -> Result<bool, TenantError> {
@@ -335,6 +364,8 @@ impl TenantStore {
                 let _: () = r.del(&dkey).await?;
             }
         }
+        let now = chrono::Utc::now().timestamp_millis();
+        let _: () = r.zadd(self.keys.retired(), id, now).await?;
         let _: () = r.srem(self.keys.tenants(), id).await?;
         self.delete_tagged(id, "*").await?;
         Ok(true)

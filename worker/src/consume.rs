@@ -4,6 +4,13 @@
 //! only once the outcome is durable (applied, parked on a wait queue, or
 //! dead-lettered). A crash before the ack returns the event to the queue.
 //!
+//! Each tenant's consumer is independent: it has its own channel, and its
+//! end (queue deleted at uninstall, consumer cancelled by the broker,
+//! channel error) ends that consumer only; only a lost connection makes
+//! every tenant reconnect. The queue of a tenant that is no longer in the
+//! registry is never declared again, and the queues of uninstalled tenants
+//! are deleted (again) by the follow loop.
+//!
 //! On stop it cancels the consumer first (no new deliveries), lets in-flight
 //! events finish within the grace period, and only then closes the
 //! connection, so their acks still reach the broker.
@@ -21,10 +28,11 @@ use futures_util::StreamExt;
 use lapin::{
     message::Delivery,
     options::{
-        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+        BasicQosOptions, QueueDeleteOptions,
     },
     types::FieldTable,
-    Connection, ConnectionProperties,
+    Channel, Connection, ConnectionProperties,
 };
 use shared::{
     config::WorkerConfig,
@@ -56,6 +64,26 @@ pub struct Consumer {
 /// How often the worker looks for newly installed tenants. A new tenant's
 /// first change waits at most this long; later ones flow at once.
 const TENANT_SCAN: Duration = Duration::from_secs(1);
+
+/// How long after its uninstall a tenant's queue is still deleted on every
+/// scan: long enough for any SCIM write authenticated before the uninstall
+/// (bounded by the publish timeout) to have re-declared it.
+const RETIRED_LINGER: Duration = Duration::from_secs(60);
+
+/// One tenant queue being consumed, on a channel of its own.
+struct Followed {
+    tag: String,
+    channel: Channel,
+    /// Cancelled by us before we cancel the consumer, so its end is not
+    /// reported as the broker's doing.
+    mine: CancellationToken,
+}
+
+/// A tenant's consumer stream ended without our cancel.
+struct Ended {
+    tenant: String,
+    tag: String,
+}
 
 impl Consumer {
     /// Consumes until `stop`; reconnects after broker failures.
@@ -89,24 +117,47 @@ impl Consumer {
             ConnectionProperties::default(),
         )
         .await?;
-        let ch = conn.create_channel().await?;
-        self.topology.declare(&ch).await?;
-        // Per-consumer prefetch (global: false): each tenant's queue gets its
-        // own allowance, so a tenant with a backlog cannot take them all.
-        ch.basic_qos(self.config.prefetch, BasicQosOptions { global: false })
-            .await?;
-        self.consuming.store(true, Ordering::Relaxed);
-        // tenant id → (consumer tag, token that marks our own cancel)
-        let mut consumers: HashMap<String, (String, CancellationToken)> = HashMap::new();
+        self.metrics.broker_connected();
+        // Only a broken connection ends every consumer at once, so only it
+        // makes everything reconnect.
         let (err_tx, mut err_rx) = mpsc::channel::<anyhow::Error>(1);
+        {
+            let err_tx = err_tx.clone();
+            conn.on_error(move |e| {
+                let _ = err_tx.try_send(e.into());
+            });
+        }
+        // The control channel: topology and queue deletes. Each tenant's
+        // consumer has a channel of its own (see `follow`).
+        let mut ctl = conn.create_channel().await?;
+        self.topology.declare(&ctl).await?;
+        self.consuming.store(true, Ordering::Relaxed);
+        let mut consumers: HashMap<String, Followed> = HashMap::new();
+        let (ended_tx, mut ended_rx) = mpsc::unbounded_channel::<Ended>();
         let mut scan = tokio::time::interval(TENANT_SCAN);
         scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
             tokio::select! {
                 _ = stop.cancelled() => break Ok(()),
                 Some(e) = err_rx.recv() => break Err(e),
+                Some(ended) = ended_rx.recv() => {
+                    if !conn.status().connected() {
+                        break Err(anyhow::anyhow!("broker connection lost"));
+                    }
+                    // Only this tenant's consumer ended (its queue was
+                    // deleted, or the broker cancelled it): forget it; the
+                    // next scan follows it again if it is still installed.
+                    if consumers.get(&ended.tenant).is_some_and(|f| f.tag == ended.tag) {
+                        consumers.remove(&ended.tenant);
+                        self.metrics.consumer_ended("cancelled");
+                        tracing::info!(tenant = %ended.tenant, "the broker ended the tenant's consumer; following it again on the next scan if it is still installed");
+                    }
+                }
                 _ = scan.tick() => {
-                    if let Err(e) = self.follow_tenants(&ch, &mut consumers, permits, &err_tx).await {
+                    if !conn.status().connected() {
+                        break Err(anyhow::anyhow!("broker connection lost"));
+                    }
+                    if let Err(e) = self.follow_tenants(&conn, &mut ctl, &mut consumers, permits, &ended_tx).await {
                         break Err(e);
                     }
                 }
@@ -115,9 +166,12 @@ impl Consumer {
         // Stop: no new deliveries, in-flight work finishes (or the grace
         // period runs out and the broker redelivers it).
         self.consuming.store(false, Ordering::Relaxed);
-        for (tag, mine) in consumers.values() {
-            mine.cancel();
-            let _ = ch.basic_cancel(tag, BasicCancelOptions::default()).await;
+        for f in consumers.values() {
+            f.mine.cancel();
+            let _ = f
+                .channel
+                .basic_cancel(&f.tag, BasicCancelOptions::default())
+                .await;
         }
         if result.is_ok() {
             let all = self.config.concurrency as u32;
@@ -133,14 +187,17 @@ impl Consumer {
         result
     }
 
-    /// Starts a consumer on the queue of every tenant not yet followed, and
-    /// stops following tenants that were uninstalled.
+    /// Starts a consumer on the queue of every tenant not yet followed,
+    /// stops following tenants that were uninstalled, and deletes the
+    /// queues of uninstalled tenants. Fails only when the connection is
+    /// gone; one tenant's trouble is logged and retried on the next scan.
     async fn follow_tenants(
         self: &Arc<Self>,
-        ch: &lapin::Channel,
-        consumers: &mut HashMap<String, (String, CancellationToken)>,
+        conn: &Connection,
+        ctl: &mut Channel,
+        consumers: &mut HashMap<String, Followed>,
         permits: &Arc<Semaphore>,
-        err_tx: &mpsc::Sender<anyhow::Error>,
+        ended_tx: &mpsc::UnboundedSender<Ended>,
     ) -> anyhow::Result<()> {
         let ids = match self.tenants.ids().await {
             Ok(ids) => ids,
@@ -154,23 +211,20 @@ impl Consumer {
             if consumers.contains_key(id) {
                 continue;
             }
-            self.topology.declare_tenant(ch, id).await?;
-            let queue = self.topology.tenant_queue(id);
-            let stream = ch
-                .basic_consume(
-                    &queue,
-                    "",
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-            let mine = CancellationToken::new();
-            consumers.insert(id.clone(), (stream.tag().to_string(), mine.clone()));
-            tracing::info!(%queue, "consuming");
-            tokio::spawn(
-                self.clone()
-                    .forward(stream, permits.clone(), err_tx.clone(), mine),
-            );
+            match self.follow(conn, id, permits, ended_tx).await {
+                Ok(Some(f)) => {
+                    consumers.insert(id.clone(), f);
+                }
+                Ok(None) => {}
+                Err(e) if !conn.status().connected() => return Err(e),
+                Err(e) => {
+                    tracing::warn!(tenant = %id, error = %e, "could not consume the tenant's queue; trying again on the next scan");
+                }
+            }
+        }
+        if !ctl.status().connected() {
+            // A channel error (not the connection) closed it: open another.
+            *ctl = conn.create_channel().await?;
         }
         let gone: Vec<String> = consumers
             .keys()
@@ -178,10 +232,140 @@ impl Consumer {
             .cloned()
             .collect();
         for id in gone {
-            if let Some((tag, mine)) = consumers.remove(&id) {
+            if let Some(f) = consumers.remove(&id) {
                 tracing::info!(tenant = %id, "tenant uninstalled; no longer consuming its queue");
-                mine.cancel();
-                let _ = ch.basic_cancel(&tag, BasicCancelOptions::default()).await;
+                f.mine.cancel();
+                let _ = f
+                    .channel
+                    .basic_cancel(&f.tag, BasicCancelOptions::default())
+                    .await;
+                self.metrics.consumer_ended("uninstalled");
+                // Its uninstall deletes the queue too; this catches a delete
+                // that did not reach the broker.
+                if let Err(e) = self.delete_queue(ctl, &id).await {
+                    return self.tolerate(conn, e);
+                }
+            }
+        }
+        if let Err(e) = self.delete_retired(ctl).await {
+            return self.tolerate(conn, e);
+        }
+        self.metrics.tenant_scan(consumers.len());
+        Ok(())
+    }
+
+    /// A failed control-channel call ends the scan; it ends the connection
+    /// (and so every consumer) only if the connection itself is gone. A
+    /// closed control channel is reopened on the next scan.
+    fn tolerate(&self, conn: &Connection, e: anyhow::Error) -> anyhow::Result<()> {
+        if !conn.status().connected() {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "could not delete an uninstalled tenant's queue; trying again on the next scan");
+        Ok(())
+    }
+
+    /// Declares the tenant's queue and starts its consumer on a channel of
+    /// its own, so that the queue's deletion, the broker cancelling the
+    /// consumer or a channel error ends this tenant's consumer only.
+    /// Returns `None` when the tenant is (or became) uninstalled: its
+    /// queue is never declared again, or is deleted again at once.
+    async fn follow(
+        self: &Arc<Self>,
+        conn: &Connection,
+        id: &str,
+        permits: &Arc<Semaphore>,
+        ended_tx: &mpsc::UnboundedSender<Ended>,
+    ) -> anyhow::Result<Option<Followed>> {
+        // The tenant list is a scan old: an uninstall since then must not
+        // get its queue back.
+        if !self.tenants.is_installed(id).await? {
+            return Ok(None);
+        }
+        let queue = self.topology.tenant_queue(id);
+        let channel = conn.create_channel().await?;
+        let started = async {
+            // Per-consumer prefetch: each tenant's queue gets its own
+            // allowance, so a tenant with a backlog cannot take them all.
+            channel
+                .basic_qos(self.config.prefetch, BasicQosOptions { global: false })
+                .await?;
+            self.topology.declare_tenant(&channel, id).await?;
+            // An uninstall takes the tenant out of the registry, then deletes
+            // its queue. Still listed now: that delete, if it comes, comes
+            // after this declare. Not listed: the delete may have run before
+            // the declare re-created the queue, so delete it here.
+            if !self.tenants.is_installed(id).await? {
+                channel
+                    .queue_delete(&queue, QueueDeleteOptions::default())
+                    .await?;
+                tracing::info!(tenant = %id, "tenant uninstalled while its queue was declared; deleted the queue again");
+                return Ok(None);
+            }
+            let stream = channel
+                .basic_consume(
+                    &queue,
+                    "",
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            Ok::<_, anyhow::Error>(Some(stream))
+        }
+        .await;
+        let stream = match started {
+            Ok(Some(stream)) => stream,
+            other => {
+                let _ = channel.close(200, "not consuming").await;
+                return other.map(|_| None);
+            }
+        };
+        let mine = CancellationToken::new();
+        let tag = stream.tag().to_string();
+        tracing::info!(%queue, "consuming");
+        self.metrics.consumer_started();
+        tokio::spawn(self.clone().forward(
+            id.to_string(),
+            stream,
+            channel.clone(),
+            permits.clone(),
+            ended_tx.clone(),
+            mine.clone(),
+        ));
+        Ok(Some(Followed { tag, channel, mine }))
+    }
+
+    /// Deletes an uninstalled tenant's queue (and the events in it).
+    /// Deleting a queue that is not there succeeds.
+    async fn delete_queue(&self, ctl: &Channel, id: &str) -> anyhow::Result<()> {
+        ctl.queue_delete(
+            &self.topology.tenant_queue(id),
+            QueueDeleteOptions::default(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes the queues of the tenants the registry lists as retired
+    /// (uninstalled): one the uninstall could not delete (the broker did not
+    /// answer), or one a declare or publish racing the uninstall brought
+    /// back. Each stays listed for `RETIRED_LINGER` after its uninstall,
+    /// then is forgotten once its queue is deleted.
+    async fn delete_retired(&self, ctl: &Channel) -> anyhow::Result<()> {
+        let retired = match self.tenants.retired().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list uninstalled tenants; deleting their queues later");
+                return Ok(());
+            }
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        for (id, at) in retired {
+            self.delete_queue(ctl, &id).await?;
+            if now.saturating_sub(at) > RETIRED_LINGER.as_millis() as i64 {
+                if let Err(e) = self.tenants.forget_retired(&id).await {
+                    tracing::warn!(tenant = %id, error = %e, "could not forget an uninstalled tenant");
+                }
             }
         }
         Ok(())
@@ -189,29 +373,34 @@ impl Consumer {
 
     /// Hands one tenant queue's deliveries to the shared pool of
     /// `WORKER_CONCURRENCY` tasks. A stream that ends without our cancel
-    /// means the connection broke: report it so everything reconnects.
+    /// (queue deleted, consumer cancelled by the broker, channel error) is
+    /// reported as this tenant's alone; the connection's own failure is
+    /// seen by `consume`. The channel is closed once this tenant's
+    /// in-flight events are settled.
     async fn forward(
         self: Arc<Self>,
+        tenant: String,
         mut stream: lapin::Consumer,
+        channel: Channel,
         permits: Arc<Semaphore>,
-        err_tx: mpsc::Sender<anyhow::Error>,
+        ended_tx: mpsc::UnboundedSender<Ended>,
         mine: CancellationToken,
     ) {
         // This tenant's share of the process's slots: taken before a shared
         // slot, so a tenant that is busy (or sleeping on its API budget)
         // holds at most `tenant_concurrency` of them and never queues ahead
         // of other tenants for the rest.
-        let mine_slots = Arc::new(Semaphore::new(
-            self.config.tenant_concurrency.min(self.config.concurrency),
-        ));
+        let slots = self.config.tenant_concurrency.min(self.config.concurrency);
+        let mine_slots = Arc::new(Semaphore::new(slots));
+        let tag = stream.tag().to_string();
         while let Some(delivery) = stream.next().await {
             match delivery {
                 Ok(d) => {
                     let Ok(own) = mine_slots.clone().acquire_owned().await else {
-                        return;
+                        break;
                     };
                     let Ok(permit) = permits.clone().acquire_owned().await else {
-                        return;
+                        break;
                     };
                     let me = self.clone();
                     tokio::spawn(async move {
@@ -221,14 +410,16 @@ impl Consumer {
                     });
                 }
                 Err(e) => {
-                    let _ = err_tx.try_send(e.into());
-                    return;
+                    tracing::warn!(%tenant, error = %e, "the tenant's consumer failed");
+                    break;
                 }
             }
         }
         if !mine.is_cancelled() {
-            let _ = err_tx.try_send(anyhow::anyhow!("consumer stream ended"));
+            let _ = ended_tx.send(Ended { tenant, tag });
         }
+        let _ = mine_slots.acquire_many(slots as u32).await;
+        let _ = channel.close(200, "consumer ended").await;
     }
 
     async fn process(&self, delivery: Delivery) {

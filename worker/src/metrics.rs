@@ -1,6 +1,9 @@
 //! The worker's Prometheus metrics, rendered by hand in the text format:
 //! events by outcome, Freshservice calls by operation and status, retries,
-//! dead letters, rate-limit waits, and latency histograms. A handful of
+//! dead letters, rate-limit waits, latency histograms, and the consumer's
+//! own life (broker connections, tenant consumers started and ended, tenant
+//! scans), which shows whether one tenant's trouble restarted the others'
+//! consumers. A handful of
 //! counters does not justify a global recorder, and keeping them per worker
 //! lets several workers run in one test process without mixing numbers.
 
@@ -54,6 +57,28 @@ struct Inner {
     rate_waits: BTreeMap<&'static str, u64>,
     call_latency: Histogram,
     event_latency: Histogram,
+    broker_connections: u64,
+    consumers_started: u64,
+    consumers_ended: BTreeMap<&'static str, u64>,
+    tenants_followed: u64,
+    tenant_scans: u64,
+}
+
+/// The consumer's counters at one moment (for tests and operators).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    /// Connections opened to the broker; more than one means a reconnect.
+    pub broker_connections: u64,
+    /// Tenant queue consumers started, first ones and restarts alike.
+    pub consumers_started: u64,
+    /// Tenant queue consumers ended, by reason (`uninstalled`: the tenant
+    /// left the registry; `cancelled`: the broker ended it, e.g. its queue
+    /// was deleted).
+    pub consumers_ended: BTreeMap<&'static str, u64>,
+    /// Tenant queues consumed now.
+    pub tenants_followed: u64,
+    /// Completed scans of the tenant registry.
+    pub tenant_scans: u64,
 }
 
 #[derive(Default)]
@@ -96,6 +121,40 @@ impl Metrics {
         self.with(|m| *m.rate_waits.entry(how).or_default() += 1);
     }
 
+    /// A connection to the broker was opened.
+    pub fn broker_connected(&self) {
+        self.with(|m| m.broker_connections += 1);
+    }
+
+    /// A tenant queue's consumer started.
+    pub fn consumer_started(&self) {
+        self.with(|m| m.consumers_started += 1);
+    }
+
+    /// A tenant queue's consumer ended, for `why` (see [`ConsumerStats`]).
+    pub fn consumer_ended(&self, why: &'static str) {
+        self.with(|m| *m.consumers_ended.entry(why).or_default() += 1);
+    }
+
+    /// A scan of the tenant registry finished with `followed` queues consumed.
+    pub fn tenant_scan(&self, followed: usize) {
+        self.with(|m| {
+            m.tenant_scans += 1;
+            m.tenants_followed = followed as u64;
+        });
+    }
+
+    pub fn consumer_stats(&self) -> ConsumerStats {
+        let m = self.inner.lock().expect("metrics poisoned");
+        ConsumerStats {
+            broker_connections: m.broker_connections,
+            consumers_started: m.consumers_started,
+            consumers_ended: m.consumers_ended.clone(),
+            tenants_followed: m.tenants_followed,
+            tenant_scans: m.tenant_scans,
+        }
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         let m = self.inner.lock().expect("metrics poisoned");
@@ -120,6 +179,14 @@ impl Metrics {
         for (k, v) in &m.rate_waits {
             let _ = writeln!(out, "worker_rate_limit_waits_total{{how=\"{k}\"}} {v}");
         }
+        let _ = writeln!(out, "# HELP worker_broker_connections_total Connections opened to the broker (more than one: the consumer reconnected).\n# TYPE worker_broker_connections_total counter\nworker_broker_connections_total {}", m.broker_connections);
+        let _ = writeln!(out, "# HELP worker_consumers_started_total Tenant queue consumers started.\n# TYPE worker_consumers_started_total counter\nworker_consumers_started_total {}", m.consumers_started);
+        let _ = writeln!(out, "# HELP worker_consumers_ended_total Tenant queue consumers ended, by reason (uninstalled, cancelled by the broker).\n# TYPE worker_consumers_ended_total counter");
+        for (k, v) in &m.consumers_ended {
+            let _ = writeln!(out, "worker_consumers_ended_total{{reason=\"{k}\"}} {v}");
+        }
+        let _ = writeln!(out, "# HELP worker_tenants_followed Tenant queues this worker consumes.\n# TYPE worker_tenants_followed gauge\nworker_tenants_followed {}", m.tenants_followed);
+        let _ = writeln!(out, "# HELP worker_tenant_scans_total Completed scans of the tenant registry.\n# TYPE worker_tenant_scans_total counter\nworker_tenant_scans_total {}", m.tenant_scans);
         m.call_latency.render(
             &mut out,
             "worker_freshservice_call_seconds",
@@ -152,5 +219,13 @@ mod tests {
         assert!(text.contains("worker_freshservice_calls_total{op=\"create\",status=\"201\"} 1"));
         assert!(text.contains("worker_freshservice_call_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("worker_event_seconds_count 1"));
+        m.consumer_started();
+        m.consumer_ended("cancelled");
+        m.tenant_scan(3);
+        let text = m.render();
+        assert!(text.contains("worker_consumers_started_total 1"), "{text}");
+        assert!(text.contains("worker_consumers_ended_total{reason=\"cancelled\"} 1"));
+        assert!(text.contains("worker_tenants_followed 3"));
+        assert_eq!(m.consumer_stats().tenant_scans, 1);
     }
 }

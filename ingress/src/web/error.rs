@@ -32,6 +32,10 @@ pub enum WebError {
     Unavailable,
     #[error("{0}")]
     BadRequest(String),
+    /// The tenant is gone from Redis (its token no longer works), but the
+    /// broker did not delete its queue and dead letters in time.
+    #[error("The account was uninstalled: its bearer token no longer works and its SCIM state is gone. But the message broker {why}, so its queued changes and dead letters could not be removed yet. They are never sent to Freshservice, and the workers delete the queue once the broker answers; there is nothing to repeat. If this persists, tell whoever runs the bridge.")]
+    UninstalledBrokerPending { why: String, timed_out: bool },
 }
 
 impl WebError {
@@ -54,6 +58,10 @@ impl WebError {
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Unavailable => "unavailable",
             Self::BadRequest(_) => "bad_request",
+            Self::UninstalledBrokerPending {
+                timed_out: true, ..
+            } => "uninstalled_broker_timeout",
+            Self::UninstalledBrokerPending { .. } => "uninstalled_broker_error",
         }
     }
 
@@ -74,6 +82,10 @@ impl WebError {
             Self::BadToken => StatusCode::UNAUTHORIZED,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UninstalledBrokerPending {
+                timed_out: true, ..
+            } => StatusCode::GATEWAY_TIMEOUT,
+            Self::UninstalledBrokerPending { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 

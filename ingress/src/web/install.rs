@@ -12,7 +12,7 @@ use axum::{
     Extension, Form, Json,
 };
 use serde::{Deserialize, Serialize};
-use shared::tenant::normalize_domain;
+use shared::{queue::PublishError, tenant::normalize_domain};
 
 use super::{error::WebError, layout, session, ClientIp, Web};
 use crate::http::AppState;
@@ -180,24 +180,45 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Uninstalls a tenant (API and settings page).
+/// Uninstalls a tenant (API and settings page). Redis first: from then on
+/// its token no longer works and no worker declares its queue again. Then
+/// the broker drops its queue and dead letters, within
+/// `UNINSTALL_BROKER_TIMEOUT_MS`: a broker that does not answer must not
+/// hang the admin (one uninstall once waited 575 s). If it fails, the admin
+/// is told what is left; the tenant stays uninstalled, and the workers
+/// delete its queue once the broker answers (the registry lists it as
+/// retired).
 pub async fn uninstall(state: &AppState, web: &Web, tenant: &str) -> Result<(), WebError> {
     state.tenants.uninstall(tenant).await?;
     state.tokens.forget_tenant(tenant);
-    // Its queued changes go with it (workers stop following the queue).
-    let dropped = match state.outbox.publisher().delete_tenant_queue(tenant).await {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::warn!(tenant, error = %e, "could not delete the tenant's change queue");
-            0
-        }
+    let bound = state.config.uninstall_broker_timeout;
+    let broker = async {
+        // Its queued changes go with it (workers stop following the queue).
+        let dropped = state.outbox.publisher().delete_tenant_queue(tenant).await?;
+        let removed = web.dead().purge_tenant(state, tenant).await;
+        Ok::<_, PublishError>((dropped, removed))
     };
-    let removed = web.dead().purge_tenant(state, tenant).await;
-    tracing::info!(
+    let why = match tokio::time::timeout(bound, broker).await {
+        Ok(Ok((dropped, removed))) => {
+            tracing::info!(
+                tenant,
+                dead_letters_removed = removed,
+                queued_changes_dropped = dropped,
+                "tenant uninstalled"
+            );
+            return Ok(());
+        }
+        Ok(Err(PublishError::Timeout(d))) => (format!("did not answer within {d:?}"), true),
+        Ok(Err(e)) => (format!("failed ({e})"), false),
+        Err(_) => (format!("did not answer within {bound:?}"), true),
+    };
+    tracing::warn!(
         tenant,
-        dead_letters_removed = removed,
-        queued_changes_dropped = dropped,
-        "tenant uninstalled"
+        broker = %why.0,
+        "tenant uninstalled, but its queue and dead letters are not removed yet; the workers delete the queue later"
     );
-    Ok(())
+    Err(WebError::UninstalledBrokerPending {
+        why: why.0,
+        timed_out: why.1,
+    })
 }

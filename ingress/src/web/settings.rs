@@ -206,24 +206,30 @@ pub async fn uninstall(
         )
         .await;
     }
-    if let Err(e) = install::uninstall(&state, &web, &signed.tenant.id).await {
-        return render(
-            &state,
-            &web,
-            &signed,
-            Some((&e.to_string(), false)),
-            e.status(),
+    let mut r = match install::uninstall(&state, &web, &signed.tenant.id).await {
+        Ok(()) => (
+            StatusCode::OK,
+            layout::message_page(
+                "Uninstalled",
+                "The bridge forgot this Freshservice account: its token no longer works, and its users' SCIM state and queued changes are gone. Requesters already in Freshservice stay as they are. Turn off provisioning in Okta's app too.",
+            ),
         )
-        .await;
-    }
-    let mut r = (
-        StatusCode::OK,
-        layout::message_page(
-            "Uninstalled",
-            "The bridge forgot this Freshservice account: its token no longer works, and its users' SCIM state and queued changes are gone. Requesters already in Freshservice stay as they are. Turn off provisioning in Okta's app too.",
-        ),
-    )
-        .into_response();
+            .into_response(),
+        // Uninstalled all the same: there is no settings page to go back to.
+        Err(e @ WebError::UninstalledBrokerPending { .. }) => {
+            (e.status(), layout::message_page("Uninstalled", &e.to_string())).into_response()
+        }
+        Err(e) => {
+            return render(
+                &state,
+                &web,
+                &signed,
+                Some((&e.to_string(), false)),
+                e.status(),
+            )
+            .await;
+        }
+    };
     r.headers_mut()
         .insert(header::SET_COOKIE, session::clear_cookie(&state));
     r

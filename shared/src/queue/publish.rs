@@ -4,7 +4,9 @@
 //! error the caller turns into a retry or a SCIM 503.
 //!
 //! The connection is opened lazily and re-opened after a failure, so a broker
-//! restart heals without restarting the service.
+//! restart heals without restarting the service. Every broker call, the
+//! connect included, gives up after the configured timeout: a broker that
+//! accepts connections but never answers must not hang a request.
 
 use std::time::Duration;
 
@@ -69,14 +71,20 @@ impl Publisher {
                 return Ok(l.channel.clone());
             }
         }
-        let conn = Connection::connect(&self.url, ConnectionProperties::default())
+        let open = async {
+            let conn = Connection::connect(&self.url, ConnectionProperties::default())
+                .await
+                .map_err(PublishError::Connect)?;
+            let channel = conn.create_channel().await?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            self.topology.declare(&channel).await?;
+            Ok::<_, PublishError>((conn, channel))
+        };
+        let (conn, channel) = tokio::time::timeout(self.timeout, open)
             .await
-            .map_err(PublishError::Connect)?;
-        let channel = conn.create_channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
-        self.topology.declare(&channel).await?;
+            .map_err(|_| PublishError::Timeout(self.timeout))??;
         *live = Some(Live {
             conn,
             channel: channel.clone(),
@@ -221,20 +229,29 @@ impl Publisher {
         }
     }
 
-    /// Deletes a tenant's change queue and the events in it (uninstall).
-    /// Returns how many events were dropped.
+    /// Deletes a tenant's change queue and the events in it (uninstall),
+    /// within the timeout. Returns how many events were dropped.
     pub async fn delete_tenant_queue(&self, tenant: &str) -> Result<u32, PublishError> {
-        let channel = self.channel().await?;
-        let n = channel
-            .queue_delete(
-                &self.topology.tenant_queue(tenant),
-                lapin::options::QueueDeleteOptions::default(),
-            )
-            .await?;
+        let delete = async {
+            let channel = self.channel().await?;
+            Ok(channel
+                .queue_delete(
+                    &self.topology.tenant_queue(tenant),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
+                .await?)
+        };
+        let result = match tokio::time::timeout(self.timeout, delete).await {
+            Ok(r) => r,
+            Err(_) => Err(PublishError::Timeout(self.timeout)),
+        };
+        if result.is_err() {
+            self.reset().await;
+        }
         if let Some(l) = self.live.lock().await.as_mut() {
             l.declared.remove(tenant);
         }
-        Ok(n)
+        result
     }
 
     /// True when a broker connection is open (readiness checks).

@@ -282,6 +282,10 @@ impl Inner {
                 class: "permanent",
                 reason: format!("Freshservice refused the change ({status}): {body}"),
             },
+            Halt::Fs(e @ FsError::Redirected { .. }) => Outcome::Dead {
+                class: "permanent",
+                reason: e.to_string(),
+            },
             Halt::Fs(FsError::DuplicateEmail { body }) => Outcome::Dead {
                 class: "permanent",
                 reason: format!("the email is already used by another Freshservice user: {body}"),

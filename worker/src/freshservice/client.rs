@@ -4,6 +4,11 @@
 //! first) and its answer is classified into [`FsError`]; bodies are kept
 //! verbatim for the operator. The rate-limit headers come back with every
 //! answer, failed or not, so the budget can be corrected.
+//!
+//! Redirects are never followed: the request carries the API key and a
+//! requester's name and email, and a 3xx (Freshservice sends one for an
+//! account that no longer lives at this domain) would hand both to another
+//! host. A 3xx is a failure like any other, naming where it pointed.
 
 use std::time::Duration;
 
@@ -144,10 +149,12 @@ impl std::fmt::Debug for FsClient {
     }
 }
 
-/// Builds the shared HTTP client (keep-alive pool, per-call timeout).
+/// Builds the shared HTTP client (keep-alive pool, per-call timeout, no
+/// redirects).
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!(
             "okta-freshservice-bridge/",
@@ -203,6 +210,22 @@ impl FsClient {
         };
         let retry_after = header("retry-after");
         let remaining = header("x-ratelimit-remaining").map(|r| r.min(u32::MAX as u64) as u32);
+        if status.is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|l| location_host(resp.url(), l))
+                .unwrap_or_else(|| "nowhere (no Location header)".into());
+            return Sent {
+                result: Err(FsError::Redirected {
+                    status: status.as_u16(),
+                    location,
+                }),
+                remaining,
+                status: status.as_u16(),
+            };
+        }
         let result = match resp.text().await {
             Err(e) => Err(FsError::Retryable(describe(&e))),
             Ok(text) if status.is_success() => Ok(Answer {
@@ -216,6 +239,20 @@ impl FsClient {
             remaining,
             status: status.as_u16(),
         }
+    }
+}
+
+/// The host (and port, if any) a redirect's `Location` points at, resolved
+/// against the request's URL. Only the host is kept: a path or query could
+/// carry anything.
+fn location_host(request: &reqwest::Url, location: &str) -> String {
+    match request.join(location) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => "an address without a host".into(),
+        },
+        Err(_) => "an unreadable address".into(),
     }
 }
 
@@ -298,7 +335,89 @@ fn is_duplicate_email(body: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    use axum::{http::header, routing::any, Router};
+
     use super::*;
+
+    /// Serves `app` on a free local port; returns its base URL.
+    async fn serve(app: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    /// Found by a security probe: "Freshservice" answered 307 and the
+    /// worker re-sent the requester's name and email to the other host.
+    #[tokio::test]
+    async fn a_redirect_is_never_followed_and_is_a_classified_failure() {
+        let elsewhere_hits = Arc::new(AtomicUsize::new(0));
+        let hits = elsewhere_hits.clone();
+        let elsewhere = serve(Router::new().fallback(any(move || {
+            hits.fetch_add(1, Ordering::SeqCst);
+            async { "{}" }
+        })))
+        .await;
+        let target = format!("{elsewhere}/api/v2/requesters");
+        let fs_hits = Arc::new(AtomicUsize::new(0));
+        let seen = fs_hits.clone();
+        let freshservice = serve(Router::new().fallback(any(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let target = target.clone();
+            async move {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, target)],
+                    "",
+                )
+            }
+        })))
+        .await;
+
+        let api_key = "redirect-test-api-key";
+        let client = FsClient::new(http_client(Duration::from_secs(5)), freshservice, api_key);
+        let mut body = Map::new();
+        body.insert("first_name".into(), "Ada".into());
+        body.insert("primary_email".into(), "ada@example.com".into());
+        let sent = client.send(&Call::create(body)).await;
+
+        assert_eq!(fs_hits.load(Ordering::SeqCst), 1, "Freshservice was called");
+        assert_eq!(
+            elsewhere_hits.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed to another host"
+        );
+        assert_eq!(sent.status, 307);
+        let err = sent.result.expect_err("a redirect is a failure");
+        let host = elsewhere.trim_start_matches("http://");
+        assert!(
+            matches!(&err, FsError::Redirected { status: 307, location } if location == host),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
+        assert_eq!(err.class(), "redirect");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("redirect (307) to {host}")) && msg.contains("never followed"),
+            "{msg}"
+        );
+        assert!(!msg.contains(api_key), "{msg}");
+    }
+
+    #[test]
+    fn a_redirect_names_only_the_host_it_points_at() {
+        let from = reqwest::Url::parse("https://acme.freshservice.com/api/v2/requesters").unwrap();
+        assert_eq!(
+            location_host(&from, "https://evil.example:8443/x?email=a@b.c"),
+            "evil.example:8443"
+        );
+        assert_eq!(location_host(&from, "/signup?x=1"), "acme.freshservice.com");
+    }
 
     #[test]
     fn duplicate_email_on_400_and_409() {

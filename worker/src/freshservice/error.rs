@@ -21,6 +21,12 @@ pub enum FsError {
     /// 404 on a requester id.
     #[error("Freshservice has no such record (404)")]
     NotFound,
+    /// 3xx: Freshservice pointed elsewhere (it does so for an account that
+    /// moved or no longer exists). Never followed, since the request carries
+    /// the API key and the requester's data; retrying will not help until
+    /// someone fixes the tenant's domain.
+    #[error("Freshservice answered a redirect ({status}) to {location}; redirects are never followed, so nothing was sent there (check the account's Freshservice domain)")]
+    Redirected { status: u16, location: String },
     /// Any other 4xx: the request itself is wrong; retrying will not help.
     #[error("Freshservice refused the change ({status}): {body}")]
     Permanent { status: u16, body: String },
@@ -61,6 +67,7 @@ impl FsError {
             Self::Credentials { .. } => "credentials",
             Self::DuplicateEmail { .. } => "duplicate_email",
             Self::NotFound => "not_found",
+            Self::Redirected { .. } => "redirect",
             Self::Permanent { .. } => "permanent",
         }
     }
