@@ -161,7 +161,8 @@ pub async fn remove(
     ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
 ) -> Result<StatusCode, WebError> {
-    web.limiter().check(ip).map_err(WebError::TooManyAttempts)?;
+    // The token is checked first: a right one is never throttled, only
+    // failures count (as for SCIM, `http/auth.rs`).
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -169,12 +170,16 @@ pub async fn remove(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_string())
         .unwrap_or_default();
-    let tenant = match state.tenants.by_token(&token).await? {
-        Some(t) if !token.is_empty() => t,
-        _ => {
-            web.limiter().failed(ip);
-            return Err(WebError::BadToken);
-        }
+    let found = if token.is_empty() {
+        None
+    } else {
+        state.tenants.by_token(&token).await?
+    };
+    let Some(tenant) = found else {
+        return Err(match web.limiter().refused(ip) {
+            Some(wait) => WebError::TooManyAttempts(wait),
+            None => WebError::BadToken,
+        });
     };
     uninstall(&state, &web, &tenant.id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -273,6 +273,15 @@ async fn wrong_tokens_never_lock_out_the_right_one() -> anyhow::Result<()> {
     };
     assert_eq!(signin("wrong".into()).await?, 429);
     assert_eq!(signin(s.token.clone()).await?, 303);
+
+    // And on uninstall: a wrong token waits, the right one uninstalls.
+    let uninstall = |token: String| {
+        let url = format!("{}/api/install", s.scim_base.trim_end_matches("/scim/v2"));
+        let req = s.http.delete(url).bearer_auth(token);
+        async move { anyhow::Ok(req.send().await?.status().as_u16()) }
+    };
+    assert_eq!(uninstall("wrong".into()).await?, 429);
+    assert_eq!(uninstall(s.token.clone()).await?, 204);
     Ok(())
 }
 
