@@ -55,6 +55,24 @@ pub fn from_request(body: Value) -> Result<Value, ScimError> {
         ));
     };
     check_schemas(get_ci(&body, "schemas"))?;
+    // Refuse an oversized list before any work is done on it (validate
+    // checks the stored form again).
+    for (key, value) in &body {
+        if is_one_of(key, SERVER_OWNED) {
+            continue;
+        }
+        match value {
+            Value::Array(items) => check_count(key, items)?,
+            Value::Object(inner) => {
+                for (k, v) in inner {
+                    if let Value::Array(items) = v {
+                        check_count(&format!("{key}:{k}"), items)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     let mut doc = Map::new();
     // Attributes sent under the core URN key are hoisted, but an explicit
     // top-level attribute of the same name wins.
