@@ -198,6 +198,10 @@ pub struct IngressConfig {
     /// `PUBLISH_CONFIRM_TIMEOUT_MS`: how long to wait for the broker's confirm
     /// before answering 503.
     pub publish_timeout: Duration,
+    /// `SCIM_BACKEND_TIMEOUT_MS`: the longest a SCIM request waits on Redis
+    /// and the broker together before answering 503 with `Retry-After`
+    /// (the publish gets what is left of it, at most `publish_timeout`).
+    pub backend_timeout: Duration,
     /// `SWEEP_INTERVAL_MS`: how often unpublished changes are re-enqueued.
     pub sweep_interval: Duration,
     /// `SWEEP_GRACE_MS`: a change must be this old before the sweeper
@@ -300,6 +304,7 @@ impl IngressConfig {
             addr,
             public_base_url,
             publish_timeout: millis(src, "PUBLISH_CONFIRM_TIMEOUT_MS", 5_000)?,
+            backend_timeout: positive_millis(src, "SCIM_BACKEND_TIMEOUT_MS", 2_000)?,
             sweep_interval: millis(src, "SWEEP_INTERVAL_MS", 5_000)?,
             sweep_grace: millis(src, "SWEEP_GRACE_MS", 10_000)?,
             web: WebConfig::from_source(src)?,
@@ -471,20 +476,27 @@ mod tests {
     #[test]
     fn server_limits_are_configurable_and_never_zero() {
         let c = IngressConfig::from_source(&src(&[("BRIDGE_MASTER_KEY", KEY)])).unwrap();
+        assert_eq!(c.backend_timeout, Duration::from_secs(2));
         assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.http.idle_timeout, Duration::from_secs(30));
         assert_eq!(c.http.max_connections, 512);
         let c = IngressConfig::from_source(&src(&[
             ("BRIDGE_MASTER_KEY", KEY),
+            ("SCIM_BACKEND_TIMEOUT_MS", "750"),
             ("HTTP_HEADER_READ_TIMEOUT_MS", "1000"),
             ("HTTP_IDLE_TIMEOUT_MS", "5000"),
             ("HTTP_MAX_CONNECTIONS", "50"),
         ]))
         .unwrap();
+        assert_eq!(c.backend_timeout, Duration::from_millis(750));
         assert_eq!(c.http.header_read_timeout, Duration::from_secs(1));
         assert_eq!(c.http.idle_timeout, Duration::from_secs(5));
         assert_eq!(c.http.max_connections, 50);
-        for name in ["HTTP_HEADER_READ_TIMEOUT_MS", "HTTP_IDLE_TIMEOUT_MS"] {
+        for name in [
+            "SCIM_BACKEND_TIMEOUT_MS",
+            "HTTP_HEADER_READ_TIMEOUT_MS",
+            "HTTP_IDLE_TIMEOUT_MS",
+        ] {
             let err = IngressConfig::from_source(&src(&[("BRIDGE_MASTER_KEY", KEY), (name, "0")]))
                 .unwrap_err()
                 .to_string();
