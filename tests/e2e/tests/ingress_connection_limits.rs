@@ -59,12 +59,14 @@ async fn stalled_connections_are_closed_and_healthz_still_answers() -> anyhow::R
     // request head and stall.
     let mut stalled = Vec::new();
     for i in 0..CAP {
+        // Taken before connecting: the server's clock cannot start earlier.
+        let opened = Instant::now();
         let mut c = TcpStream::connect(addr).await?;
         if i % 2 == 1 {
             c.write_all(b"GET /healthz HTTP/1.1\r\nHost: ingress\r\nX-Slow: ")
                 .await?;
         }
-        stalled.push((Instant::now(), c));
+        stalled.push((opened, c));
     }
     wait_for(
         "the ingress to serve the stalled connections",
@@ -141,5 +143,39 @@ async fn stalled_connections_are_closed_and_healthz_still_answers() -> anyhow::R
         closed_after.iter().min().unwrap(),
         closed_after.iter().max().unwrap()
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_request_body_is_closed_after_the_idle_timeout() -> anyhow::Result<()> {
+    let idle = Duration::from_millis(1_000);
+    let s = Stack::start_with(StackOptions {
+        workers: 0,
+        ingress_env: [
+            ("HTTP_IDLE_TIMEOUT_MS", idle.as_millis().to_string()),
+            // Long: the header is complete, so this one is not what closes it.
+            ("HTTP_HEADER_READ_TIMEOUT_MS", "60000".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        ..Default::default()
+    })
+    .await?;
+    let opened = Instant::now();
+    let mut c = TcpStream::connect(s.ingress.addr).await?;
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: ingress\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"userName\":",
+        s.token
+    );
+    c.write_all(head.as_bytes()).await?;
+    read_to_close(&mut c, Duration::from_secs(15)).await?;
+    assert!(
+        opened.elapsed() >= idle,
+        "closed after {:?}",
+        opened.elapsed()
+    );
+    eprintln!("stalled body closed after {:?}", opened.elapsed());
     Ok(())
 }
