@@ -5,6 +5,7 @@ pub mod freshservice;
 pub mod http;
 pub mod outbox;
 pub mod scim;
+pub mod serve;
 pub mod server;
 pub mod store;
 pub mod web;

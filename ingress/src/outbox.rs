@@ -2,7 +2,7 @@
 //! re-publishes any write whose event was not confirmed (invariant 1: a
 //! change that reached Redis but whose event was lost is found again).
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use shared::{event::ChangeEvent, queue::Publisher, tenant::TenantStore};
 use tokio_util::sync::CancellationToken;
@@ -15,6 +15,8 @@ pub enum OutboxError {
     Publish(#[from] shared::queue::PublishError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("the publish task failed: {0}")]
+    Task(String),
 }
 
 /// Publishes the event for a user write and clears its outbox entry.
@@ -45,10 +47,61 @@ impl Outbox {
     ) -> Result<(), OutboxError> {
         let ev = ChangeEvent::user(tenant, id, version, request_id);
         self.publisher.publish_change(&ev).await?;
+        self.clear(tenant, id, version).await;
+        Ok(())
+    }
+
+    /// Publishes the event of a write a SCIM request just stored, waiting
+    /// for the broker until shortly before `deadline` (and at most
+    /// `PUBLISH_CONFIRM_TIMEOUT_MS`), and runs `undo` if that fails, before
+    /// answering. Both run in a task
+    /// of their own: the request's deadline (`http/deadline.rs`) or a
+    /// client hanging up drops the handler, and a drop between the publish
+    /// and the undo would leave a 503'd change behind. Clearing the outbox
+    /// entry happens after the answer: it is a Redis call, and a failure
+    /// there only means a harmless duplicate from the sweeper.
+    pub async fn publish_or_undo<U>(
+        &self,
+        tenant: &str,
+        id: &str,
+        version: u64,
+        request_id: &str,
+        deadline: tokio::time::Instant,
+        undo: Option<U>,
+    ) -> Result<(), OutboxError>
+    where
+        U: Future<Output = ()> + Send + 'static,
+    {
+        let ev = ChangeEvent::user(tenant, id, version, request_id);
+        let this = self.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            // Three quarters of what is left; the rest is for the undo, so
+            // the 503 normally comes after it, not before.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let limit = left * 3 / 4;
+            match this.publisher.publish_change_within(&ev, limit).await {
+                Ok(()) => {
+                    let _ = answer.send(Ok(()));
+                    this.clear(&ev.tenant, &ev.id, ev.version).await;
+                }
+                Err(e) => {
+                    if let Some(undo) = undo {
+                        undo.await;
+                    }
+                    let _ = answer.send(Err(OutboxError::from(e)));
+                }
+            }
+        });
+        answered
+            .await
+            .unwrap_or_else(|e| Err(OutboxError::Task(e.to_string())))
+    }
+
+    async fn clear(&self, tenant: &str, id: &str, version: u64) {
         if let Err(e) = self.users.confirm_published(tenant, id, version).await {
             tracing::warn!(tenant, user = id, error = %e, "could not clear outbox entry; the sweeper will re-publish");
         }
-        Ok(())
     }
 
     /// One sweep over every tenant: re-publish writes older than `grace`

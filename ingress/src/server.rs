@@ -1,5 +1,6 @@
 //! Starting the ingress: connect to Redis and RabbitMQ, build the state,
-//! serve HTTP, run the sweeper, and shut down gracefully on a signal.
+//! serve HTTP (`serve`), run the sweeper, and shut down gracefully on a
+//! signal.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -12,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     http::{router, AppState},
     outbox::Outbox,
+    serve::ConnectionStats,
     store::UserStore,
 };
 
@@ -54,6 +56,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub stop: CancellationToken,
     pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Connections being served (see `serve`).
+    pub connections: ConnectionStats,
 }
 
 /// Binds `config.addr` (port 0 picks a free one) and serves until `stop`.
@@ -67,6 +71,7 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
         config.public_base_url = format!("http://{addr}");
     }
     let (interval, grace) = (config.sweep_interval, config.sweep_grace);
+    let limits = config.http.clone();
     let state = state(config).await?;
     let stop = CancellationToken::new();
     tokio::spawn(state.outbox.clone().run_sweeper(
@@ -76,16 +81,17 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
         stop.clone(),
     ));
     let app = router(state);
-    let shutdown = stop.clone();
+    let connections = ConnectionStats::default();
+    let (stats, shutdown) = (connections.clone(), stop.clone());
     let handle = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
-        .context("HTTP server")
+        crate::serve::serve(listener, app, limits, stats, shutdown).await;
+        Ok(())
     });
     tracing::info!(%addr, "ingress listening");
-    Ok(Running { addr, stop, handle })
+    Ok(Running {
+        addr,
+        stop,
+        handle,
+        connections,
+    })
 }

@@ -85,6 +85,23 @@ fn millis(src: &dyn Source, name: &'static str, default_ms: u64) -> Result<Durat
     parsed(src, name, default_ms).map(Duration::from_millis)
 }
 
+/// Like [`millis`], for a limit where 0 would mean "refuse everything".
+fn positive_millis(
+    src: &dyn Source,
+    name: &'static str,
+    default_ms: u64,
+) -> Result<Duration, ConfigError> {
+    let d = millis(src, name, default_ms)?;
+    if d.is_zero() {
+        return Err(ConfigError::Invalid {
+            name,
+            value: "0".into(),
+            problem: "must be above 0".into(),
+        });
+    }
+    Ok(d)
+}
+
 /// Settings every deployment of either service sets.
 #[derive(Clone, Debug)]
 pub struct CommonConfig {
@@ -186,6 +203,10 @@ pub struct IngressConfig {
     /// uninstalled either way; past this the admin is told what is left and
     /// the workers delete the queue once the broker answers.
     pub uninstall_broker_timeout: Duration,
+    /// `SCIM_BACKEND_TIMEOUT_MS`: the longest a SCIM request waits on Redis
+    /// and the broker together before answering 503 with `Retry-After`
+    /// (the publish gets what is left of it, at most `publish_timeout`).
+    pub backend_timeout: Duration,
     /// `SWEEP_INTERVAL_MS`: how often unpublished changes are re-enqueued.
     pub sweep_interval: Duration,
     /// `SWEEP_GRACE_MS`: a change must be this old before the sweeper
@@ -193,6 +214,39 @@ pub struct IngressConfig {
     pub sweep_grace: Duration,
     /// The admin pages' settings.
     pub web: WebConfig,
+    /// Limits of the HTTP server itself (connections, slow clients).
+    pub http: HttpConfig,
+}
+
+/// Limits of the ingress's HTTP server, so idle or slow connections
+/// (slowloris) cannot use up the process's file descriptors.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// `HTTP_HEADER_READ_TIMEOUT_MS`: a request's header must have arrived
+    /// whole this long after the connection opened or its previous answer
+    /// was sent, else the connection is closed. This also ends keep-alive
+    /// connections that wait this long for their next request.
+    pub header_read_timeout: Duration,
+    /// `HTTP_IDLE_TIMEOUT_MS`: a connection on which no byte moves either
+    /// way for this long is closed (a stalled request body, a client that
+    /// stops reading its answer). Keep it above the slowest answer
+    /// (`INSTALL_CHECK_TIMEOUT_MS`).
+    pub idle_timeout: Duration,
+    /// `HTTP_MAX_CONNECTIONS`: connections served at once. At the cap the
+    /// server stops accepting; new connections wait in the kernel's
+    /// backlog until one closes. Keep it well below the process's
+    /// descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+}
+
+impl HttpConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            header_read_timeout: positive_millis(src, "HTTP_HEADER_READ_TIMEOUT_MS", 10_000)?,
+            idle_timeout: positive_millis(src, "HTTP_IDLE_TIMEOUT_MS", 30_000)?,
+            max_connections: parsed(src, "HTTP_MAX_CONNECTIONS", 512usize)?.max(1),
+        })
+    }
 }
 
 /// Settings of the ingress's admin pages (install, settings, status).
@@ -257,9 +311,11 @@ impl IngressConfig {
             publish_timeout: millis(src, "PUBLISH_CONFIRM_TIMEOUT_MS", 5_000)?,
             uninstall_broker_timeout: millis(src, "UNINSTALL_BROKER_TIMEOUT_MS", 15_000)?
                 .max(Duration::from_millis(100)),
+            backend_timeout: positive_millis(src, "SCIM_BACKEND_TIMEOUT_MS", 2_000)?,
             sweep_interval: millis(src, "SWEEP_INTERVAL_MS", 5_000)?,
             sweep_grace: millis(src, "SWEEP_GRACE_MS", 10_000)?,
             web: WebConfig::from_source(src)?,
+            http: HttpConfig::from_source(src)?,
         })
     }
 }
@@ -423,6 +479,37 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.starts_with("WEB_TRUST_FORWARDED_FOR"), "{err}");
+    }
+
+    #[test]
+    fn server_limits_are_configurable_and_never_zero() {
+        let c = IngressConfig::from_source(&src(&[("BRIDGE_MASTER_KEY", KEY)])).unwrap();
+        assert_eq!(c.backend_timeout, Duration::from_secs(2));
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(30));
+        assert_eq!(c.http.max_connections, 512);
+        let c = IngressConfig::from_source(&src(&[
+            ("BRIDGE_MASTER_KEY", KEY),
+            ("SCIM_BACKEND_TIMEOUT_MS", "750"),
+            ("HTTP_HEADER_READ_TIMEOUT_MS", "1000"),
+            ("HTTP_IDLE_TIMEOUT_MS", "5000"),
+            ("HTTP_MAX_CONNECTIONS", "50"),
+        ]))
+        .unwrap();
+        assert_eq!(c.backend_timeout, Duration::from_millis(750));
+        assert_eq!(c.http.header_read_timeout, Duration::from_secs(1));
+        assert_eq!(c.http.idle_timeout, Duration::from_secs(5));
+        assert_eq!(c.http.max_connections, 50);
+        for name in [
+            "SCIM_BACKEND_TIMEOUT_MS",
+            "HTTP_HEADER_READ_TIMEOUT_MS",
+            "HTTP_IDLE_TIMEOUT_MS",
+        ] {
+            let err = IngressConfig::from_source(&src(&[("BRIDGE_MASTER_KEY", KEY), (name, "0")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(name), "{err}");
+        }
     }
 
     #[test]

@@ -40,7 +40,13 @@ impl FromRequestParts<AppState> for ScimTenant {
                 if let Some(t) = state.tokens.get(&hash) {
                     return Ok(ScimTenant(t));
                 }
-                match state.tenants.by_token(token).await {
+                // Bounded: a hung Redis must not hold the request (`deadline.rs`).
+                let deadline = super::deadline::Deadline::of(parts, state);
+                let Some(found) = deadline.run(state.tenants.by_token(token)).await else {
+                    tracing::warn!("tenant lookup did not answer within SCIM_BACKEND_TIMEOUT_MS");
+                    return Err(ScimError::unavailable(super::deadline::RETRY_AFTER_SECS));
+                };
+                match found {
                     Ok(Some(t)) => {
                         state.tokens.put(hash, t.clone());
                         return Ok(ScimTenant(t));
@@ -50,7 +56,7 @@ impl FromRequestParts<AppState> for ScimTenant {
                     ),
                     Err(e) => {
                         tracing::error!(error = %e, "tenant lookup failed");
-                        return Err(ScimError::unavailable(5));
+                        return Err(ScimError::unavailable(super::deadline::RETRY_AFTER_SECS));
                     }
                 }
             }

@@ -86,7 +86,14 @@ async fn custom_fields(
 ) -> Vec<discovery::CustomFieldSchema> {
     let Some(t) = tenant else { return vec![] };
     let key = state.tenants.keys().requester_fields(&t.id);
-    let cached: Option<String> = state.redis.clone().get(&key).await.unwrap_or(None);
+    // The cache is optional: a hung Redis counts as a miss (`deadline.rs`).
+    let deadline = super::deadline::Deadline::after(state.config.backend_timeout);
+    let mut redis = state.redis.clone();
+    let cached: Option<String> = deadline
+        .run(redis.get(&key))
+        .await
+        .and_then(Result::ok)
+        .flatten();
     let json = match cached.and_then(|c| serde_json::from_str::<Value>(&c).ok()) {
         Some(v) => v,
         None => {
@@ -99,16 +106,14 @@ async fn custom_fields(
                 .await
             {
                 Ok(v) => {
-                    let _: Result<(), _> = state
-                        .redis
-                        .clone()
-                        .set_options(
-                            &key,
-                            v.to_string(),
-                            redis::SetOptions::default()
-                                .with_expiration(redis::SetExpiry::PX(FIELDS_TTL_MS)),
-                        )
-                        .await;
+                    let stored = redis.set_options::<_, _, ()>(
+                        &key,
+                        v.to_string(),
+                        redis::SetOptions::default()
+                            .with_expiration(redis::SetExpiry::PX(FIELDS_TTL_MS)),
+                    );
+                    let cache_for = super::deadline::Deadline::after(state.config.backend_timeout);
+                    let _ = cache_for.run(stored).await;
                     v
                 }
                 Err(e) => {

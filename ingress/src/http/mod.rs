@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod deadline;
 pub mod discovery;
 pub mod groups;
 pub mod token_cache;
@@ -52,11 +53,20 @@ pub fn router(state: AppState) -> Router {
     // failed SCIM bearer tokens (see `auth`).
     let web = crate::web::Web::new(state.config.web.clone());
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    // Users and Groups answer from Redis and the broker alone: bounded by
+    // the backend deadline. Discovery may wait on Freshservice for the
+    // custom fields; it bounds its Redis calls itself.
+    let bounded =
+        users::routes()
+            .merge(groups::routes())
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                deadline::bound,
+            ));
     Router::new()
         .nest(
             "/scim/v2",
-            users::routes()
-                .merge(groups::routes())
+            bounded
                 .merge(discovery::routes())
                 .fallback(scim_not_found)
                 .method_not_allowed_fallback(scim_method_not_allowed),
@@ -114,11 +124,17 @@ async fn scim_method_not_allowed(method: axum::http::Method, uri: axum::http::Ur
 /// connected publisher). Load balancers should send Okta elsewhere while
 /// this is 503, since writes would answer 503 anyway.
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    let redis_ok = redis::cmd("PING")
-        .query_async::<String>(&mut state.redis.clone())
+    // Within the backend deadline: a hung dependency means not ready, now.
+    let deadline = deadline::Deadline::after(state.config.backend_timeout);
+    let mut redis = state.redis.clone();
+    let redis_ok = deadline
+        .run(redis::cmd("PING").query_async::<String>(&mut redis))
         .await
-        .is_ok();
-    let broker_ok = state.outbox.publisher().is_connected().await;
+        .is_some_and(|r| r.is_ok());
+    let broker_ok = deadline
+        .run(state.outbox.publisher().is_connected())
+        .await
+        .unwrap_or(false);
     let body = serde_json::json!({"redis": redis_ok, "broker": broker_ok});
     let status = if redis_ok && broker_ok {
         StatusCode::OK

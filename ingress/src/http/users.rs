@@ -2,6 +2,7 @@
 //! validates with the pure SCIM core (`crate::scim`), stores atomically
 //! (`crate::store`), publishes with a confirm (`crate::outbox`), and only
 //! then answers (invariant 1). Reads answer from Redis alone (invariant 2).
+//! All of it within the request's `Deadline` (`deadline.rs`).
 
 use axum::{
     extract::{Path, RawQuery, State},
@@ -12,7 +13,9 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{auth::ScimTenant, body::ScimJson, request_id, scim_response, AppState};
+use super::{
+    auth::ScimTenant, body::ScimJson, deadline::Deadline, request_id, scim_response, AppState,
+};
 use crate::{
     scim::{
         self,
@@ -58,7 +61,7 @@ pub fn routes() -> Router<AppState> {
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> ScimError {
     tracing::warn!(error = %e, "dependency unavailable; answering 503");
-    ScimError::unavailable(5)
+    ScimError::unavailable(super::deadline::RETRY_AFTER_SECS)
 }
 
 impl From<StoreError> for ScimError {
@@ -296,6 +299,7 @@ async fn get_user(
 async fn create(
     State(state): State<AppState>,
     ScimTenant(tenant): ScimTenant,
+    deadline: Deadline,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
@@ -311,18 +315,28 @@ async fn create(
         WriteOutcome::UserNameTaken(_) => return Err(taken(&doc)),
         other => return Err(unavailable(format!("unexpected create outcome {other:?}"))),
     };
-    if let Err(e) = state
-        .outbox
-        .publish_user(&tenant.id, &id, version, &request_id(&headers))
-        .await
-    {
-        // Undo so the 503 leaves nothing behind and Okta's retry can create
-        // the user afresh; if even that fails, the sweeper publishes it.
-        if let Err(re) = state.users.rollback_create(&tenant.id, &id).await {
-            tracing::error!(error = %re, user = %id, "rollback after failed publish failed; the sweeper will publish");
+    // Undo so the 503 leaves nothing behind and Okta's retry can create
+    // the user afresh; if even that fails, the sweeper publishes it.
+    let undo = {
+        let (users, tenant, id) = (state.users.clone(), tenant.id.clone(), id.clone());
+        async move {
+            if let Err(re) = users.rollback_create(&tenant, &id).await {
+                tracing::error!(error = %re, user = %id, "rollback after failed publish failed; the sweeper will publish");
+            }
         }
-        return Err(unavailable(e));
-    }
+    };
+    state
+        .outbox
+        .publish_or_undo(
+            &tenant.id,
+            &id,
+            version,
+            &request_id(&headers),
+            deadline.0,
+            Some(undo),
+        )
+        .await
+        .map_err(unavailable)?;
     // Answer with what was written; no need to read it back.
     let stored = StoredUser {
         id,
@@ -347,6 +361,7 @@ async fn write_over(
     current: &StoredUser,
     doc: &Value,
     rid: &str,
+    deadline: Deadline,
 ) -> Result<Option<StoredUser>, ScimError> {
     let ix = Index::of(doc);
     let (version, at) = match state
@@ -365,30 +380,32 @@ async fn write_over(
         WriteOutcome::Missing => return Err(not_found(&current.id)),
         WriteOutcome::VersionMismatch(_) => return Ok(None),
     };
-    if let Err(e) = state
-        .outbox
-        .publish_user(tenant, &current.id, version, rid)
-        .await
-    {
-        let old = Index::of(&current.doc);
-        match state
-            .users
-            .replace(
-                tenant,
-                &current.id,
-                &current.doc,
-                &old.fields(),
-                Some(version),
-            )
-            .await
-        {
-            Ok(WriteOutcome::Written { .. }) => {}
-            other => {
-                tracing::error!(user = %current.id, outcome = ?other, "could not restore the user after a failed publish; the sweeper will publish")
+    let undo = {
+        let (users, tenant, current) = (state.users.clone(), tenant.to_string(), current.clone());
+        async move {
+            let old = Index::of(&current.doc);
+            match users
+                .replace(
+                    &tenant,
+                    &current.id,
+                    &current.doc,
+                    &old.fields(),
+                    Some(version),
+                )
+                .await
+            {
+                Ok(WriteOutcome::Written { .. }) => {}
+                other => {
+                    tracing::error!(user = %current.id, outcome = ?other, "could not restore the user after a failed publish; the sweeper will publish")
+                }
             }
         }
-        return Err(unavailable(e));
-    }
+    };
+    state
+        .outbox
+        .publish_or_undo(tenant, &current.id, version, rid, deadline.0, Some(undo))
+        .await
+        .map_err(unavailable)?;
     Ok(Some(StoredUser {
         id: current.id.clone(),
         doc: doc.clone(),
@@ -402,21 +419,26 @@ async fn replace(
     State(state): State<AppState>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
+    deadline: Deadline,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let doc = scim::user::from_request(body)?;
-    update(&state, &tenant.id, &id, &headers, |_| Ok(Some(doc.clone()))).await
+    update(&state, &tenant.id, &id, &headers, deadline, |_| {
+        Ok(Some(doc.clone()))
+    })
+    .await
 }
 
 async fn patch(
     State(state): State<AppState>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
+    deadline: Deadline,
     headers: HeaderMap,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    update(&state, &tenant.id, &id, &headers, |current| {
+    update(&state, &tenant.id, &id, &headers, deadline, |current| {
         let mut doc = current.doc.clone();
         scim::patch::apply_with_id(&mut doc, &body, &id)?;
         scim::user::validate(&doc)?;
@@ -435,6 +457,7 @@ async fn update(
     tenant: &str,
     id: &str,
     headers: &HeaderMap,
+    deadline: Deadline,
     change: impl Fn(&StoredUser) -> Result<Option<Value>, ScimError>,
 ) -> Result<Response, ScimError> {
     let cond = if_match(headers);
@@ -450,7 +473,7 @@ async fn update(
         let Some(doc) = change(&current)? else {
             return Ok(resource_response(state, StatusCode::OK, &current));
         };
-        if let Some(stored) = write_over(state, tenant, &current, &doc, &rid).await? {
+        if let Some(stored) = write_over(state, tenant, &current, &doc, &rid, deadline).await? {
             return Ok(resource_response(state, StatusCode::OK, &stored));
         }
     }
@@ -461,6 +484,7 @@ async fn delete(
     State(state): State<AppState>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
+    deadline: Deadline,
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
     let cond = if_match(&headers);
@@ -489,7 +513,14 @@ async fn delete(
     // and get 404, which is the state they asked for).
     state
         .outbox
-        .publish_user(&tenant.id, &id, version, &request_id(&headers))
+        .publish_or_undo(
+            &tenant.id,
+            &id,
+            version,
+            &request_id(&headers),
+            deadline.0,
+            None::<std::future::Ready<()>>,
+        )
         .await
         .map_err(unavailable)?;
     Ok(StatusCode::NO_CONTENT.into_response())

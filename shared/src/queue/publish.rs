@@ -63,8 +63,18 @@ impl Publisher {
         &self.topology
     }
 
+    /// The live channel, (re-)opening the connection within `timeout`: a
+    /// broker that accepts TCP but never answers (stopped, overloaded)
+    /// must not hold every publish, and the lock, forever.
+    async fn channel(&self, timeout: Duration) -> Result<Channel, PublishError> {
+        match tokio::time::timeout(timeout, self.open_channel()).await {
+            Ok(r) => r,
+            Err(_) => Err(PublishError::Timeout(timeout)),
+        }
+    }
+
     /// Opens (or re-opens) the connection and declares the topology.
-    async fn channel(&self) -> Result<Channel, PublishError> {
+    async fn open_channel(&self) -> Result<Channel, PublishError> {
         let mut live = self.live.lock().await;
         if let Some(l) = live.as_ref() {
             if l.conn.status().connected() && l.channel.status().connected() {
@@ -82,9 +92,8 @@ impl Publisher {
             self.topology.declare(&channel).await?;
             Ok::<_, PublishError>((conn, channel))
         };
-        let (conn, channel) = tokio::time::timeout(self.timeout, open)
-            .await
-            .map_err(|_| PublishError::Timeout(self.timeout))??;
+        // Bounded by the caller (`channel`).
+        let (conn, channel) = open.await?;
         *live = Some(Live {
             conn,
             channel: channel.clone(),
@@ -103,12 +112,27 @@ impl Publisher {
     /// Publishes a change event to its tenant's queue (declaring the queue
     /// on first use by this connection) and waits for the broker's confirm.
     pub async fn publish_change(&self, ev: &ChangeEvent) -> Result<(), PublishError> {
+        self.publish_change_within(ev, self.timeout).await
+    }
+
+    /// [`Publisher::publish_change`] for a caller with less time than the
+    /// configured timeout (a SCIM request's deadline): each step waits at
+    /// most `limit`.
+    pub async fn publish_change_within(
+        &self,
+        ev: &ChangeEvent,
+        limit: Duration,
+    ) -> Result<(), PublishError> {
+        let timeout = limit.min(self.timeout);
         let id = format!("{}/{}/{}", ev.tenant, ev.id, ev.version);
         let body = ev.to_json();
         let exchange = self.topology.changes_exchange();
         for attempt in 0..2 {
-            self.ensure_tenant(&ev.tenant, attempt > 0).await?;
-            match self.publish_to(&exchange, &ev.tenant, &body, &id).await {
+            self.ensure_tenant(&ev.tenant, attempt > 0, timeout).await?;
+            match self
+                .publish_to(&exchange, &ev.tenant, &body, &id, timeout)
+                .await
+            {
                 // Unroutable: the tenant's queue vanished (deleted by hand or
                 // by an uninstall racing this write); declare and try again.
                 Err(PublishError::Unroutable(_)) if attempt == 0 => continue,
@@ -125,7 +149,7 @@ impl Publisher {
     pub async fn publish_wait(&self, tier: Duration, ev: &ChangeEvent) -> Result<(), PublishError> {
         let exchange = self.topology.wait(Topology::tier_for(tier));
         let id = format!("{}/{}/{}", ev.tenant, ev.id, ev.version);
-        self.publish_to(&exchange, &ev.tenant, &ev.to_json(), &id)
+        self.publish_to(&exchange, &ev.tenant, &ev.to_json(), &id, self.timeout)
             .await
     }
 
@@ -137,12 +161,18 @@ impl Publisher {
         body: &[u8],
         message_id: &str,
     ) -> Result<(), PublishError> {
-        self.publish_to("", queue, body, message_id).await
+        self.publish_to("", queue, body, message_id, self.timeout)
+            .await
     }
 
     /// Declares and binds the tenant's queue unless this connection did.
-    async fn ensure_tenant(&self, tenant: &str, force: bool) -> Result<(), PublishError> {
-        let channel = self.channel().await?;
+    async fn ensure_tenant(
+        &self,
+        tenant: &str,
+        force: bool,
+        timeout: Duration,
+    ) -> Result<(), PublishError> {
+        let channel = self.channel(timeout).await?;
         {
             let live = self.live.lock().await;
             if !force && live.as_ref().is_some_and(|l| l.declared.contains(tenant)) {
@@ -150,8 +180,7 @@ impl Publisher {
             }
         }
         let declared =
-            tokio::time::timeout(self.timeout, self.topology.declare_tenant(&channel, tenant))
-                .await;
+            tokio::time::timeout(timeout, self.topology.declare_tenant(&channel, tenant)).await;
         match declared {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -160,7 +189,7 @@ impl Publisher {
             }
             Err(_) => {
                 self.reset().await;
-                return Err(PublishError::Timeout(self.timeout));
+                return Err(PublishError::Timeout(timeout));
             }
         }
         if let Some(l) = self.live.lock().await.as_mut() {
@@ -175,15 +204,16 @@ impl Publisher {
         routing_key: &str,
         body: &[u8],
         message_id: &str,
+        timeout: Duration,
     ) -> Result<(), PublishError> {
         let result = tokio::time::timeout(
-            self.timeout,
-            self.publish_inner(exchange, routing_key, body, message_id),
+            timeout,
+            self.publish_inner(exchange, routing_key, body, message_id, timeout),
         )
         .await;
         let result = match result {
             Ok(r) => r,
-            Err(_) => Err(PublishError::Timeout(self.timeout)),
+            Err(_) => Err(PublishError::Timeout(timeout)),
         };
         if matches!(
             result,
@@ -200,8 +230,9 @@ impl Publisher {
         routing_key: &str,
         body: &[u8],
         message_id: &str,
+        timeout: Duration,
     ) -> Result<(), PublishError> {
-        let channel = self.channel().await?;
+        let channel = self.channel(timeout).await?;
         let props = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
@@ -233,7 +264,7 @@ impl Publisher {
     /// within the timeout. Returns how many events were dropped.
     pub async fn delete_tenant_queue(&self, tenant: &str) -> Result<u32, PublishError> {
         let delete = async {
-            let channel = self.channel().await?;
+            let channel = self.channel(self.timeout).await?;
             Ok(channel
                 .queue_delete(
                     &self.topology.tenant_queue(tenant),
@@ -256,7 +287,7 @@ impl Publisher {
 
     /// True when a broker connection is open (readiness checks).
     pub async fn is_connected(&self) -> bool {
-        match self.channel().await {
+        match self.channel(self.timeout).await {
             Ok(c) => c.status().connected(),
             Err(_) => false,
         }

@@ -51,6 +51,9 @@ pub struct StackOptions {
     /// Tests shorten it, with the workers' `RATE_LIMIT_WINDOW_MS`, to check
     /// a per-minute property in seconds.
     pub sim_window_ms: Option<u64>,
+    /// A Redis of the test's own (e.g. a [`PrivateRedis`] it will stop or
+    /// kill) instead of the shared one, for the services and the tenant.
+    pub redis_url: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -63,6 +66,7 @@ impl Default for StackOptions {
             worker_env: HashMap::new(),
             ingress_env: HashMap::new(),
             sim_window_ms: None,
+            redis_url: None,
         }
     }
 }
@@ -91,11 +95,13 @@ pub struct Stack {
 /// panicked, so repeated runs leave nothing behind in the shared services.
 struct Cleanup {
     prefix: String,
+    redis_url: String,
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let prefix = self.prefix.clone();
+        let redis_url = self.redis_url.clone();
         // Drop cannot be async and may run inside a runtime: use a thread
         // with its own small runtime.
         let _ = std::thread::spawn(move || {
@@ -103,18 +109,22 @@ impl Drop for Cleanup {
                 .enable_all()
                 .build();
             if let Ok(rt) = rt {
-                rt.block_on(cleanup(&prefix));
+                rt.block_on(cleanup(&prefix, &redis_url));
             }
         })
         .join();
     }
 }
 
-async fn cleanup(prefix: &str) {
+async fn cleanup(prefix: &str, redis_url: &str) {
     let topology = shared::queue::Topology::new(prefix);
     let mut tenants: Vec<String> = Vec::new();
-    let redis = match redis::Client::open(redis_url()) {
-        Ok(c) => c.get_multiplexed_async_connection().await.ok(),
+    // Bounded: a test's private Redis may be stopped or gone by now.
+    let redis = match redis::Client::open(redis_url) {
+        Ok(c) => tokio::time::timeout(Duration::from_secs(2), c.get_multiplexed_async_connection())
+            .await
+            .ok()
+            .and_then(Result::ok),
         Err(_) => None,
     };
     if let Some(mut con) = redis.clone() {
@@ -197,8 +207,9 @@ impl Stack {
         if !resp.status().is_success() {
             bail!("simulator refused the account: {}", resp.text().await?);
         }
+        let redis_url = opts.redis_url.clone().unwrap_or_else(redis_url);
         let mut env: HashMap<String, String> = [
-            ("REDIS_URL", redis_url()),
+            ("REDIS_URL", redis_url.clone()),
             ("AMQP_URL", amqp_url()),
             ("BRIDGE_KEY_PREFIX", prefix.clone()),
             ("BRIDGE_QUEUE_PREFIX", prefix.clone()),
@@ -225,7 +236,7 @@ impl Stack {
         let scim_base = format!("http://{}/scim/v2", ingress.addr);
 
         // Install the tenant the way an operator would (the registry API).
-        let redis = shared::redis_conn::connect(&redis_url()).await?;
+        let redis = shared::redis_conn::connect(&redis_url).await?;
         let store = shared::tenant::TenantStore::new(
             redis,
             shared::keys::Keys::new(prefix.clone()),
@@ -254,6 +265,7 @@ impl Stack {
             processes: std::sync::atomic::AtomicUsize::new(0),
             _cleanup: Cleanup {
                 prefix: prefix_for_cleanup,
+                redis_url,
             },
         };
         for _ in 0..opts.workers {
@@ -510,6 +522,129 @@ pub fn log_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../target")
         .join("e2e-logs")
+}
+
+/// A `redis-server` of one test's own, on a free port, that the test may
+/// stop (SIGSTOP: connections stay open, nothing answers), resume, kill
+/// and restart without touching the shared Redis. It keeps an
+/// append-only file (fsync on every write) so a restart after SIGKILL
+/// finds the tenant again. Dropping it kills the server.
+pub struct PrivateRedis {
+    child: Option<tokio::process::Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> anyhow::Result<PrivateRedis> {
+        let dir = std::env::temp_dir().join(unique("e2e-redis-"));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // A port the OS just handed out and freed; retried if taken meanwhile.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            let mut redis = PrivateRedis {
+                child: None,
+                port,
+                dir: dir.clone(),
+            };
+            if redis.launch().await.is_ok() {
+                return Ok(redis);
+            }
+        }
+        bail!("could not start a private redis-server")
+    }
+
+    async fn launch(&mut self) -> anyhow::Result<()> {
+        let child = tokio::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting redis-server (is it installed?)")?;
+        self.child = Some(child);
+        let url = self.url();
+        let up = wait_for("the private redis-server", Duration::from_secs(10), || {
+            let url = url.clone();
+            async move {
+                let mut con = redis::Client::open(url)?
+                    .get_multiplexed_async_connection()
+                    .await?;
+                let pong: String = redis::cmd("PING").query_async(&mut con).await?;
+                Ok((pong == "PONG").then_some(()))
+            }
+        })
+        .await;
+        if up.is_err() {
+            self.kill().await?;
+        }
+        up
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, sig: libc::c_int) -> anyhow::Result<()> {
+        let pid = self
+            .child
+            .as_ref()
+            .and_then(|c| c.id())
+            .context("the private redis-server is not running")?;
+        // SAFETY: kill(2) on a child we started and have not reaped.
+        if unsafe { libc::kill(pid as libc::pid_t, sig) } != 0 {
+            bail!("kill({pid}, {sig}): {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// SIGSTOP: the server keeps its sockets but answers nothing.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGSTOP)
+    }
+
+    /// SIGCONT after [`PrivateRedis::pause`].
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal(libc::SIGCONT)
+    }
+
+    /// SIGKILL, and waits until the process is reaped.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.start_kill()?;
+            child.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port, on its append-only file.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill().await?;
+        self.launch().await
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        // SIGKILL ends a stopped process too.
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Waits until `check` yields `Some`, polling, failing after `deadline`
