@@ -4,12 +4,16 @@
 //! into the attacker's tenant (the session cookie is SameSite=Strict, but a
 //! sign-in creates the cookie, so there is no session to protect yet).
 //!
-//! Browsers say where a form came from: `Sec-Fetch-Site` (every current
-//! browser) and `Origin` (every browser, on every POST). A request is
-//! refused when `Sec-Fetch-Site` says another site, or when `Origin` is
-//! `null` or names neither the `Host` it was sent to nor `PUBLIC_BASE_URL`.
-//! A request with neither header is not from a browser (curl, a script),
-//! which cannot be tricked into sending someone else's form, so it passes.
+//! Browsers say where a form came from. `Sec-Fetch-Site` (every current
+//! browser) is read first: `same-origin` or `none` (typed in, bookmark)
+//! passes, anything else is refused. It matters because our pages send
+//! `Referrer-Policy: no-referrer`, under which a browser posts even our own
+//! forms with `Origin: null`. Without `Sec-Fetch-Site` (an old browser),
+//! `Origin` decides: it must name the `Host` the request was sent to or
+//! `PUBLIC_BASE_URL`; `null` is refused. A non-null `Origin` must match in
+//! either case. A request with neither header is not from a browser (curl,
+//! a script), which cannot be tricked into sending someone else's form, so
+//! it passes.
 
 use axum::{
     extract::FromRequestParts,
@@ -51,19 +55,25 @@ impl FromRequestParts<AppState> for SameOrigin {
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
         };
-        if let Some(site) = header("sec-fetch-site") {
-            if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
+        let site = header("sec-fetch-site");
+        if let Some(site) = site {
+            if !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none")) {
+                tracing::info!(site, "sign-in form from another site refused");
                 return Err(CrossOrigin);
             }
         }
-        let Some(origin) = header(header::ORIGIN.as_str()) else {
-            return Ok(SameOrigin);
-        };
         let host = header(header::HOST.as_str()).unwrap_or_default();
-        if same_origin(origin, host, &state.config.public_base_url) {
+        let ok = match header(header::ORIGIN.as_str()) {
+            None => true,
+            // Our own pages post with `Origin: null` (no-referrer); only a
+            // browser that also says `same-origin` is believed.
+            Some("null") => site.is_some(),
+            Some(origin) => same_origin(origin, host, &state.config.public_base_url),
+        };
+        if ok {
             Ok(SameOrigin)
         } else {
-            tracing::info!(origin, "sign-in form from another origin refused");
+            tracing::info!("sign-in form from another origin refused");
             Err(CrossOrigin)
         }
     }
@@ -73,7 +83,7 @@ impl FromRequestParts<AppState> for SameOrigin {
 /// sent to, or the public base URL's origin.
 fn same_origin(origin: &str, host: &str, public_base_url: &str) -> bool {
     let Ok(o) = url::Url::parse(origin) else {
-        return false; // `null` included
+        return false;
     };
     let Some(o_host) = o.host_str() else {
         return false;

@@ -328,5 +328,18 @@ async fn sign_in_from_another_site_is_refused() -> anyhow::Result<()> {
     assert_eq!((st, cookie), (303, true));
     let (st, cookie, _) = post(vec![]).await?;
     assert_eq!((st, cookie), (303, true));
+    // What a browser sends from our page under `Referrer-Policy: no-referrer`.
+    let (st, cookie, _) = post(vec![
+        ("origin", "null".into()),
+        ("sec-fetch-site", "same-origin".into()),
+    ])
+    .await?;
+    assert_eq!((st, cookie), (303, true));
+    let (st, cookie, _) = post(vec![
+        ("origin", "https://attacker.example".into()),
+        ("sec-fetch-site", "same-origin".into()),
+    ])
+    .await?;
+    assert_eq!((st, cookie), (403, false));
     Ok(())
 }

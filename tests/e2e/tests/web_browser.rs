@@ -251,3 +251,57 @@ async fn admin_installs_reads_fields_watches_sync_and_replays_a_failure() -> any
     assert_no_secrets_logged();
     Ok(())
 }
+
+/// Login CSRF in a real browser: a page on another site auto-submits the
+/// sign-in form with its owner's token. The bridge must refuse it, and the
+/// browser must come away with no session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_form_posted_from_another_site_signs_nobody_in() -> anyhow::Result<()> {
+    init();
+    let Some(browser) = Browser::start().await? else {
+        return Ok(());
+    };
+    let stack = Stack::start_with(StackOptions {
+        workers: 0,
+        ..Default::default()
+    })
+    .await?;
+    secret(&stack.token);
+    let base = base(&stack);
+    // The attacker's site: `localhost` is another site than `127.0.0.1`.
+    let attacker_page = format!(
+        r#"<!doctype html><form method="post" action="{base}/signin"><input name="token" value="{}"></form><script>document.forms[0].submit()</script>"#,
+        stack.token
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(attacker_page) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let attacker = format!("http://localhost:{}/", listener.local_addr()?.port());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = &browser.client;
+    let result = async {
+        c.goto(&attacker).await?;
+        wait_for("the bridge's answer to the forged form", PAGE, || async {
+            Ok(c.source().await?.contains("Sign-in refused").then_some(()))
+        })
+        .await?;
+        browser.shot("zz-login-csrf-refused").await?;
+        // No session: the settings page asks to sign in.
+        c.goto(&format!("{base}/settings")).await?;
+        c.wait()
+            .at_most(PAGE)
+            .for_element(Locator::Id("signin-submit"))
+            .await?;
+        assert!(c.find(Locator::Id("custom-fields")).await.is_err());
+        anyhow::Ok(())
+    }
+    .await;
+    let _ = browser.client.clone().close().await;
+    server.abort();
+    stack.stop().await;
+    result?;
+    assert_no_secrets_logged();
+    Ok(())
+}
