@@ -39,7 +39,7 @@ pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Li
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// Error message (RFC 7644 §3.12).
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-/// SearchRequest message (RFC 7644 §3.4.3); POST .search is not offered.
+/// SearchRequest message (RFC 7644 §3.4.3), the body of `POST /Users/.search` and `/.search`.
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// ServiceProviderConfig schema (RFC 7643 §5).
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
