@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
-use crate::crypto::MasterKey;
+use crate::{crypto::MasterKey, freshservice::UrlTemplate};
 
 /// A configuration value that could not be used, with the variable's name.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +116,7 @@ pub struct CommonConfig {
     pub queue_prefix: String,
     /// `FRESHSERVICE_URL_TEMPLATE`: base URL of a tenant's Freshservice, with
     /// `{domain}` standing for its subdomain.
-    pub freshservice_url_template: String,
+    pub freshservice_url_template: UrlTemplate,
     /// `BRIDGE_MASTER_KEY` or `BRIDGE_MASTER_KEY_FILE`: encrypts API keys at rest.
     pub master_key: MasterKey,
 }
@@ -148,18 +148,12 @@ impl CommonConfig {
                 })
             }
         };
-        let template = string(
-            src,
-            "FRESHSERVICE_URL_TEMPLATE",
-            "https://{domain}.freshservice.com",
-        );
-        if !template.contains("{domain}") {
-            return Err(ConfigError::Invalid {
-                name: "FRESHSERVICE_URL_TEMPLATE",
-                value: template,
-                problem: "must contain {domain}".into(),
-            });
-        }
+        let raw = string(src, "FRESHSERVICE_URL_TEMPLATE", UrlTemplate::DEFAULT);
+        let template = UrlTemplate::parse(&raw).map_err(|e| ConfigError::Invalid {
+            name: "FRESHSERVICE_URL_TEMPLATE",
+            value: raw.clone(),
+            problem: e.to_string(),
+        })?;
         let key_prefix = string(src, "BRIDGE_KEY_PREFIX", "fsb");
         if key_prefix.contains(['{', '}', ' ']) {
             return Err(ConfigError::Invalid {
@@ -175,14 +169,9 @@ impl CommonConfig {
             amqp_url: string(src, "AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             key_prefix,
             queue_prefix: string(src, "BRIDGE_QUEUE_PREFIX", "fsb"),
-            freshservice_url_template: template.trim_end_matches('/').to_string(),
+            freshservice_url_template: template,
             master_key,
         })
-    }
-
-    /// The Freshservice base URL (no trailing slash) for a tenant's domain.
-    pub fn freshservice_base(&self, domain: &str) -> String {
-        self.freshservice_url_template.replace("{domain}", domain)
     }
 }
 
@@ -269,8 +258,13 @@ pub struct WebConfig {
     /// `X-Forwarded-For` entry (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// `DEFAULT_RATE_LIMIT_PER_MIN` (the workers' default budget), shown
-    /// for tenants without their own.
+    /// for tenants without their own, and the budget the settings page and
+    /// `/Schemas` draw from for them.
     pub default_rate_limit: u32,
+    /// `RATE_LIMIT_WINDOW_MS` (the workers' budget window): the ingress's
+    /// per-tenant calls draw from the same Redis budget, so they must size
+    /// it the same way (`shared/src/freshservice/budget.rs`).
+    pub rate_window: Duration,
 }
 
 impl WebConfig {
@@ -283,6 +277,8 @@ impl WebConfig {
             dead_letter_cache: millis(src, "WEB_DEAD_LETTER_CACHE_MS", 3_000)?,
             trust_forwarded_for: flag(src, "WEB_TRUST_FORWARDED_FOR", false)?,
             default_rate_limit: parsed(src, "DEFAULT_RATE_LIMIT_PER_MIN", 100u32)?.max(1),
+            rate_window: millis(src, "RATE_LIMIT_WINDOW_MS", 60_000)?
+                .max(Duration::from_millis(1_000)),
         })
     }
 }
@@ -429,7 +425,7 @@ mod tests {
         assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
         assert_eq!(c.uninstall_broker_timeout, Duration::from_secs(15));
         assert_eq!(
-            c.common.freshservice_base("acme"),
+            c.common.freshservice_url_template.base("acme"),
             "https://acme.freshservice.com"
         );
     }

@@ -1,14 +1,17 @@
 //! Code both bridge services share: configuration, the change event that
 //! travels on RabbitMQ, how userNames and emails are compared
 //! ([`identity`]), the Redis key scheme, the queue topology and
-//! publisher, the tenant registry with its secrets, and the SCIM →
-//! Freshservice field mapping.
+//! publisher, the tenant registry with its secrets, the SCIM →
+//! Freshservice field mapping, and the Freshservice API client with the
+//! tenant's API budget ([`freshservice`]).
 //!
-//! Nothing here talks HTTP; the ingress and the worker own their edges.
+//! The only HTTP here is the Freshservice client; the ingress and the
+//! worker own their other edges.
 
 pub mod config;
 pub mod crypto;
 pub mod event;
+pub mod freshservice;
 pub mod identity;
 pub mod keys;
 pub mod mapping;

@@ -100,11 +100,7 @@ async fn custom_fields(
             let Ok(api_key) = state.tenants.api_key(t) else {
                 return vec![];
             };
-            match web
-                .fs(state)
-                .requester_fields_raw(&t.domain, &api_key)
-                .await
-            {
+            match web.fs(state).requester_fields_raw(t, &api_key).await {
                 Ok(v) => {
                     let stored = redis.set_options::<_, _, ()>(
                         &key,

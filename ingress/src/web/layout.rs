@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use axum::response::Html;
 use maud::{html, Markup, DOCTYPE};
-use shared::tenant::Tenant;
+use shared::{
+    freshservice::{fields::OKTA_NAMESPACE, Choice, RequesterField},
+    tenant::Tenant,
+};
 
 use super::{
     install::InstallResponse,
     status::{Health, StatusView, UserStatus},
 };
-use crate::freshservice::{RequesterField, OKTA_NAMESPACE};
 
 /// Which tab is current.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -331,7 +333,8 @@ fn short_time(s: &str) -> String {
         .unwrap_or_else(|_| s.to_string())
 }
 
-fn choices(c: &[String]) -> Markup {
+fn choices(c: &[Choice]) -> Markup {
+    let c: Vec<String> = c.iter().map(Choice::display).collect();
     html! {
         @if c.is_empty() { span.muted { "—" } }
         @else if c.len() > 12 { details { summary { (c.len()) " choices" } (c.join(", ")) } }

@@ -9,6 +9,7 @@
 //! one mapping to HTTP. Secrets (bearer token, API key) appear on a page
 //! only once, in the install answer, and never in a log or an error.
 
+pub mod account;
 pub mod assets;
 pub mod config;
 pub mod deadletters;
@@ -35,7 +36,7 @@ use axum::{
     Extension, Router,
 };
 
-use crate::{freshservice::FsClient, http::AppState};
+use crate::http::AppState;
 
 pub use config::WebConfig;
 
@@ -50,7 +51,7 @@ struct WebInner {
     config: WebConfig,
     limiter: limiter::BruteForce,
     dead: deadletters::DeadLetters,
-    fs: OnceLock<FsClient>,
+    fs: OnceLock<account::Accounts>,
 }
 
 impl Web {
@@ -77,12 +78,21 @@ impl Web {
         &self.inner.dead
     }
 
-    /// The Freshservice client, built on first use from the ingress config.
-    pub fn fs(&self, state: &AppState) -> &FsClient {
+    /// The calls to Freshservice, built on first use from the ingress
+    /// config (they need its Redis for the tenant's budget).
+    pub fn fs(&self, state: &AppState) -> &account::Accounts {
         self.inner.fs.get_or_init(|| {
-            FsClient::new(
-                &state.config.common.freshservice_url_template,
-                self.inner.config.freshservice_timeout,
+            let config = &self.inner.config;
+            account::Accounts::new(
+                state.config.common.freshservice_url_template.clone(),
+                config.freshservice_timeout,
+                shared::freshservice::Budget::new(
+                    state.redis.clone(),
+                    state.tenants.keys().clone(),
+                    config.rate_window,
+                ),
+                config.default_rate_limit,
+                state.config.backend_timeout,
             )
         })
     }

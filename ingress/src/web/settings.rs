@@ -11,8 +11,9 @@ use axum::{
 };
 use serde::Deserialize;
 
+use super::error::FsCheckError;
 use super::{error::WebError, install, layout, session, session::SignedIn, ClientIp, Web};
-use crate::{freshservice::FsCheckError, http::AppState};
+use crate::http::AppState;
 
 /// Largest budget accepted (Freshservice's biggest plans are far below).
 const MAX_BUDGET: u32 = 100_000;
@@ -35,7 +36,7 @@ async fn render(
 ) -> Response {
     let t = &signed.tenant;
     let fields = match state.tenants.api_key(t) {
-        Ok(key) => web.fs(state).requester_fields(&t.domain, &key).await.map_err(|e| e.to_string()),
+        Ok(key) => web.fs(state).requester_fields(t, &key).await.map_err(|e| e.to_string()),
         Err(_) => Err("The stored API key cannot be read (the master key changed?). Enter the API key again below.".to_string()),
     };
     let budget = t

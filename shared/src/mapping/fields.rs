@@ -2,11 +2,14 @@
 //! to what the mapping needs: language codes, time-zone names, custom fields
 //! with their types and choices, and which fields the account requires.
 //!
-//! The endpoint's shapes are only partly documented (reference §3), so the
-//! parser never fails: anything it cannot read is skipped.
+//! The body is read by the one parser of that endpoint
+//! (`shared/src/freshservice/fields.rs`), which never fails: anything it
+//! cannot read is skipped. Dropdown and language choices are their codes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::freshservice::fields as requester_fields;
 
 /// Language codes from the docs' sample `language` field (reference §7),
 /// used when the account's own list cannot be read.
@@ -107,32 +110,24 @@ impl AccountFields {
         }
     }
 
-    /// Parses a `GET /requester_fields` body (`{"requester_fields":[…]}`, or
-    /// the bare array). Never fails; unreadable items are skipped, and a
-    /// missing language list falls back to [`DEFAULT_LANGUAGES`].
+    /// Reduces a `GET /requester_fields` body (read by
+    /// [`crate::freshservice::fields::parse`]) to what the mapping needs.
+    /// Never fails; a missing language list falls back to
+    /// [`DEFAULT_LANGUAGES`].
     pub fn from_requester_fields(body: &Value) -> AccountFields {
-        let items = body
-            .get("requester_fields")
-            .and_then(Value::as_array)
-            .or_else(|| body.as_array())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
         let mut out = AccountFields {
             languages: Vec::new(),
             time_zones: None,
             custom: Vec::new(),
             required: Vec::new(),
         };
-        for item in items {
-            let Some(name) = item.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let ty = item.get("type").and_then(Value::as_str).unwrap_or_default();
-            if item.get("required_for_agents").and_then(Value::as_bool) == Some(true) {
-                out.required.push(name.to_owned());
+        for field in requester_fields::parse(body) {
+            if field.required_for_agents {
+                out.required.push(field.name.clone());
             }
-            let choices = parse_choices(item.get("choices"));
-            if is_default(item, ty) {
+            let choices = field.choice_values();
+            let (name, ty) = (field.name.as_str(), field.kind.as_str());
+            if field.builtin {
                 if name == "language" || ty == "default_language" {
                     out.languages = choices;
                 } else if (name == "time_zone" || ty == "default_time_zone") && !choices.is_empty()
@@ -141,11 +136,10 @@ impl AccountFields {
                 }
                 continue;
             }
-            let label = item.get("label").and_then(Value::as_str).unwrap_or(name);
             out.custom.push(CustomField {
-                name: name.to_owned(),
-                label: label.to_owned(),
                 kind: CustomKind::from_type(ty),
+                name: field.name,
+                label: field.label,
                 choices,
             });
         }
@@ -165,46 +159,6 @@ impl AccountFields {
                 .iter()
                 .find(|f| f.name.eq_ignore_ascii_case(name))
         })
-    }
-}
-
-/// `default: true` marks built-in fields; when the flag is missing the
-/// `default_` type prefix decides.
-fn is_default(item: &Value, ty: &str) -> bool {
-    match item.get("default").and_then(Value::as_bool) {
-        Some(d) => d,
-        None => ty.starts_with("default_"),
-    }
-}
-
-/// Choices come as an object `code → name` (use the codes), an array of
-/// strings, or an array of objects with `value` / `name` / `label` / `id`.
-fn parse_choices(choices: Option<&Value>) -> Vec<String> {
-    let mut out = Vec::new();
-    match choices {
-        Some(Value::Object(map)) => out.extend(map.keys().cloned()),
-        Some(Value::Array(items)) => {
-            for item in items {
-                let v = match item {
-                    Value::Object(o) => ["value", "name", "label", "id"]
-                        .iter()
-                        .find_map(|k| o.get(*k).and_then(scalar_string)),
-                    other => scalar_string(other),
-                };
-                out.extend(v);
-            }
-        }
-        _ => {}
-    }
-    out.retain(|c| !c.is_empty());
-    out
-}
-
-fn scalar_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 

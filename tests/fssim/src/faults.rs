@@ -1,7 +1,8 @@
 //! Faults an account can be switched into at run time (`PUT /_sim/accounts/{domain}/faults`):
 //! added latency, a share of 5xx answers, a share of dropped connections (closed before
 //! any work), a share of "commit then drop" writes (work done, answer lost), a forced
-//! 429 storm (kept in the rate limiter) and revoked API keys.
+//! 429 storm (kept in the rate limiter), revoked API keys, and a redirect of every call
+//! to another address (what Freshservice does for an account that moved or is gone).
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,10 @@ pub struct Faults {
     pub drop_after_commit_rate: f64,
     /// Every API key of the account answers 401.
     pub revoke_keys: bool,
+    /// Every API call is answered `302 Found` with `Location` set to this base URL
+    /// followed by the call's path under the account and its query, before any other
+    /// work (nothing is charged to the budget).
+    pub redirect_to: Option<String>,
 }
 
 impl Default for Faults {
@@ -32,6 +37,7 @@ impl Default for Faults {
             drop_rate: 0.0,
             drop_after_commit_rate: 0.0,
             revoke_keys: false,
+            redirect_to: None,
         }
     }
 }
@@ -48,6 +54,8 @@ pub struct FaultsPatch {
     /// Starts a storm of forced 429s for this many seconds (0 ends one).
     pub rate_limit_storm_secs: Option<u64>,
     pub revoke_keys: Option<bool>,
+    /// `http(s)://…` starts redirecting every call there; `""` stops it.
+    pub redirect_to: Option<String>,
 }
 
 /// Why a fault patch was refused.
@@ -57,6 +65,8 @@ pub enum FaultError {
     Share(&'static str),
     #[error("error_statuses must be non-empty statuses between 500 and 599")]
     Statuses,
+    #[error("redirect_to must be an http:// or https:// URL, or \"\" to stop redirecting")]
+    RedirectTarget,
 }
 
 impl Faults {
@@ -78,6 +88,13 @@ impl Faults {
                 return Err(FaultError::Statuses);
             }
         }
+        if let Some(to) = &p.redirect_to {
+            if !to.is_empty()
+                && url::Url::parse(to).map_or(true, |u| !u.scheme().starts_with("http"))
+            {
+                return Err(FaultError::RedirectTarget);
+            }
+        }
         if let Some(x) = p.latency_ms {
             self.latency_ms = x;
         }
@@ -95,6 +112,9 @@ impl Faults {
         }
         if let Some(x) = p.revoke_keys {
             self.revoke_keys = x;
+        }
+        if let Some(to) = &p.redirect_to {
+            self.redirect_to = (!to.is_empty()).then(|| to.trim_end_matches('/').to_string());
         }
         Ok(())
     }

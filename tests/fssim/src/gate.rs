@@ -1,5 +1,5 @@
 //! The gate every Freshservice API call passes before its handler: account lookup by
-//! path prefix, fault injection (latency, drops, 5xx, storms, revoked keys), the rate
+//! path prefix, fault injection (latency, redirects, drops, 5xx, storms, revoked keys), the rate
 //! limit and its headers, HTTP Basic auth with API keys, admin rights, the `Accept`
 //! header, and the call log.
 
@@ -196,6 +196,18 @@ pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -
     let faults = account.lock().await.faults.clone();
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if let Some(to) = &faults.redirect_to {
+        record(&mut *account.lock().await, 302, Some("redirect"), 0);
+        let target = match query.as_str() {
+            "" => format!("{to}{rest}"),
+            q => format!("{to}{rest}?{q}"),
+        };
+        let mut r = StatusCode::FOUND.into_response();
+        if let Ok(v) = HeaderValue::from_str(&target) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return r;
     }
     if faults.drop_rate > 0.0 && state.roll() < faults.drop_rate {
         record(&mut *account.lock().await, 0, Some("drop"), 0);

@@ -1,5 +1,5 @@
 //! Switchable faults (`PUT /_sim/accounts/{domain}/faults`): latency, 5xx, dropped
-//! connections before and after the work, 429 storms, revoked keys.
+//! connections before and after the work, 429 storms, revoked keys, redirects.
 
 mod common;
 
@@ -137,6 +137,49 @@ async fn revoked_keys() {
     assert_eq!(r.status(), 401);
     assert_eq!(body(r).await["code"], "invalid_credentials");
     t.admin_put("/faults", json!({"revoke_keys": false})).await;
+    assert_eq!(t.get("/requesters").await.status(), 200);
+}
+
+// A redirect: every call answers 302 to the target plus the call's path and query, does
+// no work and costs no budget; "" stops it.
+#[tokio::test]
+async fn redirect_to_another_address() {
+    let t = T::new().await;
+    t.admin_put(
+        "/faults",
+        json!({"redirect_to": "http://127.0.0.1:9/elsewhere/"}),
+    )
+    .await;
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_follow
+        .post(t.url("/requesters?x=1"))
+        .basic_auth(common::KEY, Some("X"))
+        .json(&ron())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(
+        r.headers()["location"],
+        "http://127.0.0.1:9/elsewhere/api/v2/requesters?x=1"
+    );
+    assert!(!r.headers().contains_key("x-ratelimit-remaining"));
+    assert!(t.state().await["requesters"].as_array().unwrap().is_empty());
+    let calls = t.calls().await;
+    assert_eq!(calls[0]["status"], 302);
+    assert_eq!(calls[0]["fault"], "redirect");
+    assert_eq!(
+        t.admin_get("/faults").await["redirect_to"],
+        "http://127.0.0.1:9/elsewhere"
+    );
+    let r = t
+        .admin_put("/faults", json!({"redirect_to": "ftp://x"}))
+        .await;
+    assert_eq!(r.status(), 400);
+    t.admin_put("/faults", json!({"redirect_to": ""})).await;
     assert_eq!(t.get("/requesters").await.status(), 200);
 }
 

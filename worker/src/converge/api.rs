@@ -9,12 +9,9 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
-use crate::{
-    budget::{limiter::LeaseRef, Budget, Grant},
-    freshservice::{Answer, Call, FsClient, FsError},
-    lease::Lease,
-    metrics::Metrics,
-};
+use shared::freshservice::{Answer, Budget, Call, FsClient, FsError, Grant, LeaseRef};
+
+use crate::{lease::Lease, metrics::Metrics};
 
 /// Why a convergence stopped before it finished.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +79,7 @@ impl TenantApi<'_> {
                         ),
                     });
                 }
-                Err(e @ FsError::Retryable(_)) => match quick.next() {
+                Err(e @ FsError::Retryable { .. }) => match quick.next() {
                     Some(d) => {
                         tracing::debug!(op = call.op, error = %e, ?d, "transient Freshservice failure, retrying");
                         self.metrics.retry();

@@ -15,14 +15,13 @@ use serde_json::{Map, Value};
 use shared::{
     config::{DeleteMode, WorkerConfig},
     event::{ChangeEvent, ResourceKind},
+    freshservice::{client, Budget, Call, FsClient, FsError, Requester},
     keys::Keys,
     queue::topology::WAIT_TIERS,
     tenant::{Tenant, TenantState, TenantStore},
 };
 
 use crate::{
-    budget::Budget,
-    freshservice::{client, Call, FsClient, FsError, Requester},
     lease::{Lease, Leases},
     metrics::Metrics,
 };
@@ -180,9 +179,10 @@ impl Inner {
             return Ok(Outcome::Skipped("already applied"));
         }
         let api = TenantApi {
-            client: FsClient::new(
+            client: FsClient::for_domain(
                 self.http.clone(),
-                self.config.common.freshservice_base(&tenant.domain),
+                &self.config.common.freshservice_url_template,
+                &tenant.domain,
                 self.tenants.api_key(tenant).map_err(tenant_err)?,
             ),
             budget: &self.budget,
@@ -274,7 +274,7 @@ impl Inner {
                 after: retry_after,
                 reason: "Freshservice answered 429".into(),
             },
-            Halt::Fs(e @ FsError::Retryable(_)) => Outcome::Retry {
+            Halt::Fs(e @ FsError::Retryable { .. }) => Outcome::Retry {
                 after: Duration::ZERO,
                 reason: e.to_string(),
             },
@@ -476,7 +476,7 @@ impl Run<'_> {
             }
             Err(Halt::Fs(FsError::DuplicateEmail { body })) => match self.lookup().await? {
                 Some(found) => self.adopt(found).await,
-                None => Err(Halt::Fs(FsError::Retryable(format!(
+                None => Err(Halt::Fs(FsError::unreadable(format!(
                     "Freshservice says the email is taken but no user with it was found (it may be another user's secondary email, or the lookup lags): {body}"
                 )))),
             },

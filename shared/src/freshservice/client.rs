@@ -1,5 +1,6 @@
 //! `FsClient`: one tenant's Freshservice account, authenticated with its API
-//! key (HTTP Basic, key as user, `X` as password). A call is described by a
+//! key (HTTP Basic, key as user, `X` as password), reached on the one HTTP
+//! client the process builds with [`http_client`]. A call is described by a
 //! [`Call`] (so the caller can pass every call through the tenant's budget
 //! first) and its answer is classified into [`FsError`]; bodies are kept
 //! verbatim for the operator. The rate-limit headers come back with every
@@ -13,11 +14,14 @@
 use std::time::Duration;
 
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::error::FsError;
+use super::{
+    error::{classify, transport, FsError},
+    UrlTemplate,
+};
 
 /// The part of a requester the worker reads back.
 #[derive(Clone, Debug, Deserialize)]
@@ -98,6 +102,16 @@ impl Call {
             "reactivate",
         )
     }
+    /// One requester: cheap proof that the key may manage requesters (the
+    /// install check; `requester_fields` is readable by any agent).
+    pub fn list_requesters_page() -> Self {
+        Self::new(
+            Method::GET,
+            "/requesters?per_page=1".into(),
+            None,
+            "list_requesters",
+        )
+    }
     pub fn requester_fields() -> Self {
         Self::new(
             Method::GET,
@@ -122,6 +136,14 @@ impl Call {
 pub struct Answer {
     pub status: u16,
     pub text: String,
+}
+
+impl Answer {
+    /// The body as JSON; an unreadable one is worth another try.
+    pub fn json(&self) -> Result<Value, FsError> {
+        serde_json::from_str(&self.text)
+            .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
+    }
 }
 
 /// What came back from one call: the result, plus `X-Ratelimit-Remaining`
@@ -149,11 +171,13 @@ impl std::fmt::Debug for FsClient {
     }
 }
 
-/// Builds the shared HTTP client (keep-alive pool, per-call timeout, no
-/// redirects).
+/// Builds the HTTP client a process sends every Freshservice call on:
+/// keep-alive pool, `timeout` per call (connecting included), one user
+/// agent, and no redirects (see the module doc).
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
+        .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!(
@@ -172,6 +196,16 @@ impl FsClient {
             base: base.into(),
             api_key: api_key.into(),
         }
+    }
+
+    /// The account at `domain` (already normalised) under `template`.
+    pub fn for_domain(
+        http: reqwest::Client,
+        template: &UrlTemplate,
+        domain: &str,
+        api_key: impl Into<String>,
+    ) -> Self {
+        Self::new(http, template.base(domain), api_key)
     }
 
     /// Sends one call. Never panics and never retries: retries belong to the
@@ -195,7 +229,7 @@ impl FsClient {
             Ok(r) => r,
             Err(e) => {
                 return Sent {
-                    result: Err(FsError::Retryable(describe(&e))),
+                    result: Err(transport(&e)),
                     remaining: None,
                     status: 0,
                 }
@@ -227,7 +261,7 @@ impl FsClient {
             };
         }
         let result = match resp.text().await {
-            Err(e) => Err(FsError::Retryable(describe(&e))),
+            Err(e) => Err(transport(&e)),
             Ok(text) if status.is_success() => Ok(Answer {
                 status: status.as_u16(),
                 text,
@@ -256,26 +290,6 @@ fn location_host(request: &reqwest::Url, location: &str) -> String {
     }
 }
 
-/// A transport error without the URL (it holds the tenant's domain only,
-/// but keeps messages short and stable).
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "transport error"
-    };
-    let mut msg = format!("{kind}: {e}");
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg.replace(&e.url().map(|u| u.to_string()).unwrap_or_default(), "<url>")
-}
-
 /// `{"requester": {…}}` → the requester.
 pub fn parse_requester(text: &str) -> Result<Requester, FsError> {
     #[derive(Deserialize)]
@@ -284,7 +298,7 @@ pub fn parse_requester(text: &str) -> Result<Requester, FsError> {
     }
     serde_json::from_str::<Wrap>(text)
         .map(|w| w.requester)
-        .map_err(|e| FsError::Retryable(format!("unreadable Freshservice answer: {e}")))
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
 }
 
 /// `{"requesters": […]}` → the list.
@@ -295,42 +309,7 @@ pub fn parse_requesters(text: &str) -> Result<Vec<Requester>, FsError> {
     }
     serde_json::from_str::<Wrap>(text)
         .map(|w| w.requesters)
-        .map_err(|e| FsError::Retryable(format!("unreadable Freshservice answer: {e}")))
-}
-
-/// Maps a failed answer to what the worker should do about it.
-pub fn classify(status: StatusCode, retry_after: Option<u64>, body: String) -> FsError {
-    match status.as_u16() {
-        429 => FsError::RateLimited {
-            retry_after: Duration::from_secs(retry_after.unwrap_or(60)),
-        },
-        401 | 403 => FsError::Credentials {
-            status: status.as_u16(),
-            body,
-        },
-        404 => FsError::NotFound,
-        400 | 409 if is_duplicate_email(&body) => FsError::DuplicateEmail { body },
-        s if s >= 500 || s == 408 => FsError::Retryable(format!("HTTP {s}: {body}")),
-        s => FsError::Permanent { status: s, body },
-    }
-}
-
-/// `duplicate_value` on `primary_email` or `secondary_emails`.
-fn is_duplicate_email(body: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return false;
-    };
-    v.get("errors")
-        .and_then(Value::as_array)
-        .is_some_and(|errs| {
-            errs.iter().any(|e| {
-                e.get("code").and_then(Value::as_str) == Some("duplicate_value")
-                    && matches!(
-                        e.get("field").and_then(Value::as_str),
-                        Some("primary_email" | "secondary_emails" | "email")
-                    )
-            })
-        })
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
 }
 
 #[cfg(test)]
@@ -341,6 +320,7 @@ mod tests {
     };
 
     use axum::{http::header, routing::any, Router};
+    use reqwest::StatusCode;
 
     use super::*;
 
@@ -417,39 +397,6 @@ mod tests {
             "evil.example:8443"
         );
         assert_eq!(location_host(&from, "/signup?x=1"), "acme.freshservice.com");
-    }
-
-    #[test]
-    fn duplicate_email_on_400_and_409() {
-        let body = r#"{"description":"Validation failed","errors":[{"field":"primary_email","message":"It should be a unique value","code":"duplicate_value"}]}"#;
-        for s in [400, 409] {
-            assert!(matches!(
-                classify(StatusCode::from_u16(s).unwrap(), None, body.into()),
-                FsError::DuplicateEmail { .. }
-            ));
-        }
-        assert!(matches!(
-            classify(StatusCode::BAD_REQUEST, None, "{}".into()),
-            FsError::Permanent { status: 400, .. }
-        ));
-        assert!(matches!(
-            classify(StatusCode::TOO_MANY_REQUESTS, Some(7), String::new()),
-            FsError::RateLimited { retry_after } if retry_after == Duration::from_secs(7)
-        ));
-        assert!(classify(StatusCode::BAD_GATEWAY, None, String::new()).is_retryable());
-        assert!(classify(StatusCode::REQUEST_TIMEOUT, None, String::new()).is_retryable());
-        assert!(matches!(
-            classify(StatusCode::UNAUTHORIZED, None, String::new()),
-            FsError::Credentials { .. }
-        ));
-        assert!(matches!(
-            classify(StatusCode::FORBIDDEN, None, String::new()),
-            FsError::Credentials { .. }
-        ));
-        assert!(matches!(
-            classify(StatusCode::NOT_FOUND, None, String::new()),
-            FsError::NotFound
-        ));
     }
 
     #[test]
