@@ -5,6 +5,9 @@
 //! Only a handful of registry keys (token → tenant, domain → tenant, the
 //! tenant set, the uninstalled set) are global; they are always used one key at a time.
 
+/// The part of a session key after the tenant's tag.
+const WEB_SESSION: &str = "web_session";
+
 /// Builds key names under a configurable prefix (`BRIDGE_KEY_PREFIX`).
 #[derive(Clone, Debug)]
 pub struct Keys {
@@ -54,7 +57,7 @@ impl Keys {
     pub fn tenant(&self, tenant: &str) -> String {
         self.t(tenant, "tenant")
     }
-    /// Hash: one SCIM user (`doc`, `version`, `created`, `modified`, `seq`).
+    /// Hash: one SCIM user ([`crate::records::user::UserRecord`]).
     pub fn user(&self, tenant: &str, id: &str) -> String {
         self.t(tenant, &format!("user:{id}"))
     }
@@ -83,8 +86,8 @@ impl Keys {
     pub fn unpublished(&self, tenant: &str) -> String {
         self.t(tenant, "unpublished")
     }
-    /// Hash: the worker's sync status of one user (applied version,
-    /// requester id, applied snapshot, last error, attempts, time).
+    /// Hash: the worker's sync status of one user
+    /// ([`crate::records::sync::SyncRecord`]).
     pub fn sync(&self, tenant: &str, id: &str) -> String {
         self.t(tenant, &format!("sync:{id}"))
     }
@@ -121,6 +124,17 @@ impl Keys {
     pub fn lease_fence(&self, tenant: &str, id: &str) -> String {
         self.t(tenant, &format!("fence:{id}"))
     }
+    /// Hash with a TTL: one admin session ([`crate::records::session::Session`]),
+    /// by the SHA-256 of the cookie's random part. Under the tenant's tag,
+    /// so uninstall removes every session.
+    pub fn web_session(&self, tenant: &str, sid_hash: &str) -> String {
+        self.t(tenant, &format!("{WEB_SESSION}:{sid_hash}"))
+    }
+    /// The glob, after the tenant's tag, of all its sessions (for
+    /// `TenantStore::delete_tagged`).
+    pub fn web_sessions_glob() -> String {
+        format!("{WEB_SESSION}:*")
+    }
     /// Hash: what the worker learned about the tenant's Freshservice account
     /// (e.g. `external_id` = `rejected` when the account refuses that field).
     pub fn account_flags(&self, tenant: &str) -> String {
@@ -156,9 +170,19 @@ mod tests {
             k.failed("t1"),
             k.pause("t1"),
             k.requester_fields("t1"),
+            k.web_session("t1", "abc"),
         ] {
             assert_eq!(tag(key.clone()), "t1", "{key}");
             assert!(key.starts_with("fsb:"));
         }
+    }
+
+    /// Sessions already in Redis keep their keys; ending them all matches
+    /// exactly those keys.
+    #[test]
+    fn session_keys_keep_their_format() {
+        let k = Keys::new("fsb");
+        assert_eq!(k.web_session("t1", "abc"), "fsb:{t1}:web_session:abc");
+        assert_eq!(Keys::web_sessions_glob(), "web_session:*");
     }
 }

@@ -1,9 +1,10 @@
 //! Code both bridge services share: configuration, the change event that
 //! travels on RabbitMQ, how userNames and emails are compared
 //! ([`identity`]), the Redis key scheme, the queue topology and
-//! publisher, the tenant registry with its secrets, the SCIM →
-//! Freshservice field mapping, and the Freshservice API client with the
-//! tenant's API budget ([`freshservice`]).
+//! publisher, the tenant registry with its secrets, the records the two
+//! services share through Redis ([`records`]), the SCIM → Freshservice
+//! field mapping, and the Freshservice API client with the tenant's API
+//! budget ([`freshservice`]).
 //!
 //! The only HTTP here is the Freshservice client; the ingress and the
 //! worker own their other edges.
@@ -16,6 +17,7 @@ pub mod identity;
 pub mod keys;
 pub mod mapping;
 pub mod queue;
+pub mod records;
 pub mod redis_conn;
 pub mod telemetry;
 pub mod tenant;

@@ -2,12 +2,16 @@
 //!
 //! The document stored is the normalised SCIM User without `id` and `meta`;
 //! those come from the hash's own fields when the resource is rendered.
+//! The hash's format is `shared::records::user::UserRecord`'s.
 
 use std::collections::HashMap;
 
 use redis::{aio::ConnectionManager, AsyncCommands, Script, Value as RValue};
 use serde_json::Value;
-use shared::keys::Keys;
+use shared::{
+    keys::Keys,
+    records::user::{field, UserRecord},
+};
 
 use super::lua;
 
@@ -17,6 +21,12 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
     #[error("stored user {0} is corrupt")]
     Corrupt(String),
+    #[error("stored user {id} is unreadable: {source}")]
+    Unreadable {
+        id: String,
+        #[source]
+        source: shared::records::RecordError,
+    },
 }
 
 /// A user as read from Redis.
@@ -104,7 +114,7 @@ impl UserStore {
             replace: Script::new(&lua::replace()).into(),
             delete: Script::new(&lua::delete()).into(),
             rollback: Script::new(&lua::rollback_create()).into(),
-            confirm: Script::new(lua::CONFIRM).into(),
+            confirm: Script::new(&lua::confirm()).into(),
         }
     }
 
@@ -224,24 +234,22 @@ impl UserStore {
             .clone()
             .hgetall(self.keys.user(tenant, id))
             .await?;
-        if h.is_empty() || h.get("deleted").map(String::as_str) == Some("1") {
-            return Ok(None);
-        }
-        Self::parse(id, h).map(Some)
+        Self::live(id, &h)
     }
 
-    fn parse(id: &str, h: HashMap<String, String>) -> Result<StoredUser, StoreError> {
-        let corrupt = || StoreError::Corrupt(id.to_string());
-        Ok(StoredUser {
+    /// The user in `h` unless it is absent or deleted.
+    fn live(id: &str, h: &HashMap<String, String>) -> Result<Option<StoredUser>, StoreError> {
+        let record = UserRecord::decode(h).map_err(|source| StoreError::Unreadable {
             id: id.to_string(),
-            doc: serde_json::from_str(h.get("doc").ok_or_else(corrupt)?).map_err(|_| corrupt())?,
-            version: h
-                .get("version")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(corrupt)?,
-            created: h.get("created").cloned().unwrap_or_default(),
-            modified: h.get("modified").cloned().unwrap_or_default(),
-        })
+            source,
+        })?;
+        Ok(record.filter(|r| !r.deleted).map(|r| StoredUser {
+            id: id.to_string(),
+            doc: r.doc,
+            version: r.version,
+            created: r.created,
+            modified: r.modified,
+        }))
     }
 
     /// Many users by id, in the given order, skipping any that vanished.
@@ -257,10 +265,7 @@ impl UserStore {
         let rows: Vec<HashMap<String, String>> = pipe.query_async(&mut self.redis.clone()).await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id, h) in ids.iter().zip(rows) {
-            if h.is_empty() || h.get("deleted").map(String::as_str) == Some("1") {
-                continue;
-            }
-            out.push(Self::parse(id, h)?);
+            out.extend(Self::live(id, &h)?);
         }
         Ok(out)
     }
@@ -348,7 +353,7 @@ impl UserStore {
             .await?;
         let mut pipe = redis::pipe();
         for id in &ids {
-            pipe.hget(self.keys.user(tenant, id), "version");
+            pipe.hget(self.keys.user(tenant, id), field::VERSION);
         }
         let versions: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
         Ok(ids

@@ -8,7 +8,8 @@
 //! prefix) when `PUBLIC_BASE_URL` is https. Every form that changes
 //! something carries the CSRF token, compared in constant time; the
 //! sign-in form itself, which has no session yet, must come from our own
-//! origin (`web/origin.rs`).
+//! origin (`web/origin.rs`). The key is `Keys::web_session`, the hash
+//! `shared::records::session::Session`.
 
 use std::collections::HashMap;
 
@@ -20,7 +21,7 @@ use axum::{
 };
 use redis::AsyncCommands;
 use serde::Deserialize;
-use shared::{crypto, tenant::Tenant};
+use shared::{crypto, keys::Keys, records::session::Session, tenant::Tenant};
 use subtle::ConstantTimeEq;
 
 use super::{error::WebError, layout, origin::SameOrigin, ClientIp, Web};
@@ -44,12 +45,7 @@ fn cookie_name(state: &AppState) -> &'static str {
 
 /// Redis key of one session (under the tenant's `{tag}`).
 pub fn session_key(state: &AppState, tenant: &str, sid_hash: &str) -> String {
-    format!(
-        "{}:{{{}}}:web_session:{}",
-        state.tenants.keys().prefix(),
-        tenant,
-        sid_hash
-    )
+    state.tenants.keys().web_session(tenant, sid_hash)
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -136,8 +132,11 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(reject());
         }
         let key = session_key(state, tenant_id, &crypto::token_hash(sid));
-        let csrf: Option<String> = state.redis.clone().hget(&key, "csrf").await.ok().flatten();
-        let csrf = csrf.ok_or_else(reject)?;
+        let stored: Option<HashMap<String, String>> = state.redis.clone().hgetall(&key).await.ok();
+        let session = stored
+            .and_then(|h| Session::decode(&h).ok().flatten())
+            .ok_or_else(reject)?;
+        let csrf = session.csrf;
         let tenant = match state.tenants.get(tenant_id).await {
             Ok(Some(t)) => t,
             _ => return Err(reject()),
@@ -256,9 +255,12 @@ async fn start(state: &AppState, web: &Web, tenant: &Tenant) -> Result<HeaderVal
     let sid = crypto::new_bearer_token();
     let key = session_key(state, &tenant.id, &crypto::token_hash(&sid));
     let ttl = web.config().session_ttl;
+    let session = Session {
+        csrf: crypto::new_bearer_token(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+    };
     let _: () = redis::pipe()
-        .hset(&key, "csrf", crypto::new_bearer_token())
-        .hset(&key, "created_at", chrono::Utc::now().to_rfc3339())
+        .hset_multiple(&key, &session.encode())
         .pexpire(&key, ttl.as_millis() as i64)
         .query_async(&mut state.redis.clone())
         .await?;
@@ -294,7 +296,11 @@ pub async fn signout(
 
 /// Ends every session of a tenant (after a re-install replaced its token).
 pub async fn end_all(state: &AppState, tenant: &str) {
-    if let Err(e) = state.tenants.delete_tagged(tenant, "web_session:*").await {
+    if let Err(e) = state
+        .tenants
+        .delete_tagged(tenant, &Keys::web_sessions_glob())
+        .await
+    {
         tracing::warn!(error = %e, tenant, "could not end the tenant's sessions");
     }
 }

@@ -14,7 +14,13 @@ use axum::{
 use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::tenant::{Tenant, TenantState};
+use shared::{
+    records::{
+        sync::{self, SyncRecord},
+        user,
+    },
+    tenant::{Tenant, TenantState},
+};
 
 use super::{deadletters::Letter, error::WebError, layout, session::SignedIn, Web};
 use crate::http::AppState;
@@ -101,8 +107,8 @@ pub async fn counts(state: &AppState, tenant: &str) -> Result<Counts, WebError> 
         }
         let mut p = redis::pipe();
         for id in &ids {
-            p.hget(keys.user(tenant, id), "version");
-            p.hget(keys.sync(tenant, id), "applied_version");
+            p.hget(keys.user(tenant, id), user::field::VERSION);
+            p.hget(keys.sync(tenant, id), sync::field::APPLIED_VERSION);
         }
         let v: Vec<Option<u64>> = p.query_async(&mut r).await?;
         for (i, id) in ids.iter().enumerate() {
@@ -187,7 +193,7 @@ pub async fn users(
     let stored = state.users.get_many(tenant, ids).await?;
     let mut out = Vec::new();
     for u in stored {
-        let sync: HashMap<String, String> = r.hgetall(keys.sync(tenant, &u.id)).await?;
+        let sync = SyncRecord::decode(&r.hgetall(keys.sync(tenant, &u.id)).await?);
         let mapped: Option<String> = r.hget(keys.map_requester(tenant), &u.id).await?;
         let email = u.doc["emails"]
             .as_array()
@@ -204,15 +210,12 @@ pub async fn users(
             email,
             active: u.doc["active"].as_bool().unwrap_or(true),
             version: u.version,
-            applied_version: sync.get("applied_version").and_then(|v| v.parse().ok()),
-            requester_id: mapped.or_else(|| sync.get("requester_id").cloned()),
-            last_error: sync.get("last_error").cloned(),
-            attempts: sync.get("attempts").cloned(),
-            updated_at: sync.get("updated_at").cloned(),
-            warnings: sync
-                .get("warnings")
-                .and_then(|w| serde_json::from_str::<Vec<String>>(w).ok())
-                .unwrap_or_default(),
+            applied_version: sync.applied_version,
+            requester_id: mapped.or_else(|| sync.requester_id.map(|r| r.to_string())),
+            last_error: sync.last_error,
+            attempts: sync.attempts.map(|a| a.to_string()),
+            updated_at: sync.updated_at,
+            warnings: sync.warnings,
             failed: failed.contains(&u.id),
             id: u.id,
         });

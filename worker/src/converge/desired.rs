@@ -1,12 +1,15 @@
 //! Reading a user's latest desired state: the SCIM hash the ingress keeps
-//! (`Keys::user`: `doc`, `version`, `deleted`) turned into a requester body
-//! by `shared::mapping`. This is the one place that calls the mapping, so
+//! (`Keys::user`, decoded by `shared::records::user::UserRecord`) turned
+//! into a requester body by `shared::mapping`. This is the one place that calls the mapping, so
 //! its signature can move without touching the rest of the worker.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
-use shared::mapping::{AccountFields, MappingError};
+use shared::{
+    mapping::{AccountFields, MappingError},
+    records::{user::UserRecord, RecordError},
+};
 
 use super::plan::Desired;
 
@@ -20,14 +23,11 @@ pub struct Stored {
 
 impl Stored {
     /// `None` when the hash has no document (never written or purged).
-    pub fn from_hash(h: &HashMap<String, String>) -> Result<Option<Stored>, serde_json::Error> {
-        let Some(doc) = h.get("doc") else {
-            return Ok(None);
-        };
-        Ok(Some(Stored {
-            doc: serde_json::from_str(doc)?,
-            version: h.get("version").and_then(|v| v.parse().ok()).unwrap_or(0),
-            deleted: h.get("deleted").map(String::as_str) == Some("1"),
+    pub fn from_hash(h: &HashMap<String, String>) -> Result<Option<Stored>, RecordError> {
+        Ok(UserRecord::decode(h)?.map(|r| Stored {
+            doc: r.doc,
+            version: r.version,
+            deleted: r.deleted,
         }))
     }
 }

@@ -170,7 +170,7 @@ impl Inner {
             Err(e) => {
                 return Err(Halt::Dead {
                     class: "corrupt_state",
-                    reason: format!("stored SCIM document is unreadable: {e}"),
+                    reason: format!("stored SCIM user is unreadable: {e}"),
                 })
             }
         };

@@ -1,37 +1,50 @@
 //! The user's sync status in Redis (`Keys::sync`) and the id mappings,
 //! written with fenced Lua scripts: a worker that lost its lease writes
 //! nothing, and the applied version never moves backwards.
+//!
+//! The hash's format is `shared::records::sync::SyncRecord`'s. The scripts
+//! open with the field table rendered from its constants (why a table:
+//! `shared/src/records/mod.rs`); the tests below check they name no field
+//! any other way.
 
 use std::collections::HashMap;
 
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use serde_json::{Map, Value};
-use shared::keys::Keys;
+use shared::{
+    keys::Keys,
+    records::{
+        lua_fields,
+        sync::{encode_warnings, field, SyncRecord},
+    },
+};
 
 use crate::lease::Lease;
 
+/// Script bodies run behind the field table: `script(RECORD)`.
+///
 /// KEYS: lease, sync, map_requester, map_scim, failed.
 /// ARGV: token, version, requester id ('' = unlink), snapshot ('' = none),
 /// active ('1'/'0'), now, warnings JSON, scim id.
 const RECORD: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
-local cur = tonumber(redis.call('HGET', KEYS[2], 'applied_version') or '0')
+local cur = tonumber(redis.call('HGET', KEYS[2], F.APPLIED_VERSION) or '0')
 if cur >= tonumber(ARGV[2]) then return 'stale' end
 local old = redis.call('HGET', KEYS[3], ARGV[8])
 if ARGV[3] == '' then
   if old then redis.call('HDEL', KEYS[4], old) end
   redis.call('HDEL', KEYS[3], ARGV[8])
-  redis.call('HDEL', KEYS[2], 'requester_id')
+  redis.call('HDEL', KEYS[2], F.REQUESTER_ID)
 else
   if old and old ~= ARGV[3] then redis.call('HDEL', KEYS[4], old) end
   redis.call('HSET', KEYS[3], ARGV[8], ARGV[3])
   redis.call('HSET', KEYS[4], ARGV[3], ARGV[8])
-  redis.call('HSET', KEYS[2], 'requester_id', ARGV[3])
+  redis.call('HSET', KEYS[2], F.REQUESTER_ID, ARGV[3])
 end
-if ARGV[4] == '' then redis.call('HDEL', KEYS[2], 'snapshot') else redis.call('HSET', KEYS[2], 'snapshot', ARGV[4]) end
-redis.call('HSET', KEYS[2], 'applied_version', ARGV[2], 'active', ARGV[5], 'updated_at', ARGV[6],
-  'warnings', ARGV[7], 'attempts', 0)
-redis.call('HDEL', KEYS[2], 'last_error', 'dead')
+if ARGV[4] == '' then redis.call('HDEL', KEYS[2], F.SNAPSHOT) else redis.call('HSET', KEYS[2], F.SNAPSHOT, ARGV[4]) end
+redis.call('HSET', KEYS[2], F.APPLIED_VERSION, ARGV[2], F.ACTIVE, ARGV[5], F.UPDATED_AT, ARGV[6],
+  F.WARNINGS, ARGV[7], F.ATTEMPTS, 0)
+redis.call('HDEL', KEYS[2], F.LAST_ERROR, F.DEAD)
 redis.call('SREM', KEYS[5], ARGV[8])
 return 'ok'
 "#;
@@ -45,7 +58,7 @@ local old = redis.call('HGET', KEYS[3], ARGV[3])
 if old and old ~= ARGV[2] then redis.call('HDEL', KEYS[4], old) end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
-redis.call('HSET', KEYS[2], 'requester_id', ARGV[2])
+redis.call('HSET', KEYS[2], F.REQUESTER_ID, ARGV[2])
 return 'ok'
 "#;
 
@@ -76,6 +89,11 @@ fn written(s: &str) -> Written {
     }
 }
 
+/// `F`, then `body`.
+fn script(body: &str) -> String {
+    format!("{}{body}", lua_fields(field::ALL))
+}
+
 #[derive(Clone)]
 pub struct SyncStore {
     redis: ConnectionManager,
@@ -89,8 +107,8 @@ impl SyncStore {
         Self {
             redis,
             keys,
-            record: Script::new(RECORD),
-            link: Script::new(LINK),
+            record: Script::new(&script(RECORD)),
+            link: Script::new(&script(LINK)),
         }
     }
 
@@ -101,7 +119,7 @@ impl SyncStore {
     ) -> Result<Option<u64>, redis::RedisError> {
         self.redis
             .clone()
-            .hget(self.keys.sync(tenant, id), "applied_version")
+            .hget(self.keys.sync(tenant, id), field::APPLIED_VERSION)
             .await
     }
 
@@ -109,14 +127,13 @@ impl SyncStore {
         let mut r = self.redis.clone();
         let h: HashMap<String, String> = r.hgetall(self.keys.sync(tenant, id)).await?;
         let mapped: Option<u64> = r.hget(self.keys.map_requester(tenant), id).await?;
+        let sync = SyncRecord::decode(&h);
         Ok(Applied {
-            version: h.get("applied_version").and_then(|v| v.parse().ok()),
+            version: sync.applied_version,
+            // The mapping hash is the authority (see `Keys::map_requester`).
             requester_id: mapped,
-            snapshot: h
-                .get("snapshot")
-                .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                .and_then(|v| v.as_object().cloned()),
-            active: h.get("active").map(|a| a == "1"),
+            snapshot: sync.snapshot,
+            active: sync.active,
         })
     }
 
@@ -150,7 +167,7 @@ impl SyncStore {
             .arg(snapshot)
             .arg(if active { "1" } else { "0" })
             .arg(chrono::Utc::now().to_rfc3339())
-            .arg(serde_json::to_string(warnings).unwrap_or_default())
+            .arg(encode_warnings(warnings))
             .arg(id)
             .invoke_async(&mut r)
             .await?;
@@ -191,7 +208,7 @@ impl SyncStore {
         let _: () = redis::pipe()
             .hdel(self.keys.map_requester(tenant), id)
             .hdel(self.keys.map_scim(tenant), requester_id)
-            .hdel(self.keys.sync(tenant, id), "requester_id")
+            .hdel(self.keys.sync(tenant, id), field::REQUESTER_ID)
             .query_async(&mut r)
             .await?;
         Ok(())
@@ -210,14 +227,44 @@ impl SyncStore {
         let mut r = self.redis.clone();
         let key = self.keys.sync(tenant, id);
         let mut p = redis::pipe();
-        p.hset(&key, "last_error", error)
-            .hset(&key, "attempts", attempts)
-            .hset(&key, "updated_at", chrono::Utc::now().to_rfc3339());
+        p.hset(&key, field::LAST_ERROR, error)
+            .hset(&key, field::ATTEMPTS, attempts)
+            .hset(&key, field::UPDATED_AT, chrono::Utc::now().to_rfc3339());
         if let Some(class) = dead {
-            p.hset(&key, "dead", class)
+            p.hset(&key, field::DEAD, class)
                 .sadd(self.keys.failed(tenant), id);
         }
         let _: () = p.query_async(&mut r).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::records::{lua_field_refs, quoted_fields};
+
+    use super::*;
+
+    /// Lua yields nil for an unknown `F.X`: catch a renamed constant here,
+    /// not when a worker first records.
+    #[test]
+    fn every_field_the_scripts_use_is_a_sync_field() {
+        for (name, s) in [("RECORD", RECORD), ("LINK", LINK)] {
+            let refs = lua_field_refs(s);
+            assert!(!refs.is_empty(), "{name} names no field");
+            for r in refs {
+                assert!(
+                    field::ALL.iter().any(|(c, _)| *c == r),
+                    "{name} uses F.{r}, not a field of shared::records::sync"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_script_spells_a_field_by_hand() {
+        for (name, s) in [("RECORD", RECORD), ("LINK", LINK)] {
+            assert_eq!(quoted_fields(s, field::ALL), Vec::<&str>::new(), "{name}");
+        }
     }
 }
