@@ -69,7 +69,7 @@ impl Keys {
     pub fn user_seq(&self, tenant: &str) -> String {
         self.t(tenant, "user_seq")
     }
-    /// Hash: lower-cased userName → id.
+    /// Hash: userName folded by `identity::fold` → id.
     pub fn idx_username(&self, tenant: &str) -> String {
         self.t(tenant, "idx:userName")
     }
@@ -77,7 +77,7 @@ impl Keys {
     pub fn idx_external_id(&self, tenant: &str) -> String {
         self.t(tenant, "idx:externalId")
     }
-    /// Hash: lower-cased email → JSON array of the ids carrying it.
+    /// Hash: email folded by `identity::fold` → JSON array of the ids carrying it.
     pub fn idx_email(&self, tenant: &str) -> String {
         self.t(tenant, "idx:email")
     }
