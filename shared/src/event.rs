@@ -79,17 +79,105 @@ pub enum EventError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
     pub event: ChangeEvent,
-    /// `retryable_exhausted`, `permanent`, …: the failure class.
-    pub class: String,
+    /// Why it was given up on.
+    pub class: DeadClass,
     /// What went wrong, with Freshservice's own error text where there is one.
     pub reason: String,
     /// RFC 3339 time it was dead-lettered.
     pub at: String,
 }
 
+/// The class of a dead letter: why the worker gave up on a change. Kept on
+/// the dead-letter queue and in the sync record as its snake_case name
+/// (`as_str`); a name this build does not know (written by a newer one)
+/// reads back as [`DeadClass::Other`], so no dead letter becomes unreadable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum DeadClass {
+    /// A retryable failure (429, 5xx, timeout) outlasted `WORKER_MAX_ATTEMPTS`.
+    RetriesExhausted,
+    /// Freshservice refused the change (validation, a redirect…); a retry
+    /// would get the same answer.
+    Permanent,
+    /// The email belongs to a Freshservice agent.
+    AgentEmail,
+    /// A value cannot be mapped onto the account's fields.
+    Mapping,
+    /// The tenant is gone or unreadable.
+    Tenant,
+    /// The stored SCIM user could not be read.
+    CorruptState,
+    Other(String),
+}
+
+impl DeadClass {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::RetriesExhausted => "retries_exhausted",
+            Self::Permanent => "permanent",
+            Self::AgentEmail => "agent_email",
+            Self::Mapping => "mapping",
+            Self::Tenant => "tenant",
+            Self::CorruptState => "corrupt_state",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for DeadClass {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "retries_exhausted" => Self::RetriesExhausted,
+            "permanent" => Self::Permanent,
+            "agent_email" => Self::AgentEmail,
+            "mapping" => Self::Mapping,
+            "tenant" => Self::Tenant,
+            "corrupt_state" => Self::CorruptState,
+            _ => Self::Other(s),
+        }
+    }
+}
+
+impl From<DeadClass> for String {
+    fn from(c: DeadClass) -> Self {
+        c.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for DeadClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for DeadClass {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dead_classes_keep_their_stored_names() {
+        for c in [
+            DeadClass::RetriesExhausted,
+            DeadClass::Permanent,
+            DeadClass::AgentEmail,
+            DeadClass::Mapping,
+            DeadClass::Tenant,
+            DeadClass::CorruptState,
+        ] {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert_eq!(serde_json::from_str::<DeadClass>(&json).unwrap(), c);
+        }
+        assert_eq!(DeadClass::RetriesExhausted, "retries_exhausted");
+        let newer: DeadClass = serde_json::from_str("\"from_the_future\"").unwrap();
+        assert_eq!(newer, DeadClass::Other("from_the_future".into()));
+    }
 
     #[test]
     fn round_trip_and_version_check() {

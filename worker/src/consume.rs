@@ -36,7 +36,7 @@ use lapin::{
 };
 use shared::{
     config::WorkerConfig,
-    event::{ChangeEvent, DeadLetter},
+    event::{ChangeEvent, DeadClass, DeadLetter},
     queue::{Publisher, Topology},
     tenant::TenantStore,
 };
@@ -461,7 +461,7 @@ impl Consumer {
             Outcome::Retry { reason, .. } => {
                 self.dead_letter(
                     &ev,
-                    "retries_exhausted",
+                    DeadClass::RetriesExhausted,
                     format!("gave up after {} attempts: {reason}", ev.attempt + 1),
                 )
                 .await
@@ -477,12 +477,12 @@ impl Consumer {
         self.publisher.publish_wait(after, ev).await.is_ok()
     }
 
-    async fn dead_letter(&self, ev: &ChangeEvent, class: &str, reason: String) -> bool {
-        tracing::error!(tenant = %ev.tenant, user = %ev.id, class, %reason, "dead-lettering change");
-        self.metrics.dead_letter(class);
+    async fn dead_letter(&self, ev: &ChangeEvent, class: DeadClass, reason: String) -> bool {
+        tracing::error!(tenant = %ev.tenant, user = %ev.id, class = %class, %reason, "dead-lettering change");
+        self.metrics.dead_letter(class.as_str());
         let dl = DeadLetter {
             event: ev.clone(),
-            class: class.to_string(),
+            class,
             reason,
             at: chrono::Utc::now().to_rfc3339(),
         };

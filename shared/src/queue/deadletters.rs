@@ -239,7 +239,7 @@ mod tests {
             message_id: id.to_string(),
             letter: tenant.map(|t| DeadLetter {
                 event: ChangeEvent::user(t, "u1", 1, "r1"),
-                class: "permanent".into(),
+                class: crate::event::DeadClass::Permanent,
                 reason: "no".into(),
                 at: "2026-01-01T00:00:00Z".into(),
             }),

@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use shared::event::DeadClass;
 
 use shared::freshservice::{Answer, Budget, Call, FsClient, FsError, Grant, LeaseRef};
 
@@ -25,7 +26,7 @@ pub enum Halt {
     Fs(FsError),
     /// Give up on this change: dead-letter with the reason.
     #[error("{reason}")]
-    Dead { class: &'static str, reason: String },
+    Dead { class: DeadClass, reason: String },
     /// Our lease on the user expired and someone else has it.
     #[error("lost the user's lease to another worker")]
     LeaseLost,

@@ -14,7 +14,7 @@ use redis::{aio::ConnectionManager, AsyncCommands};
 use serde_json::{Map, Value};
 use shared::{
     config::{DeleteMode, WorkerConfig},
-    event::{ChangeEvent, ResourceKind},
+    event::{ChangeEvent, DeadClass, ResourceKind},
     freshservice::{client, Budget, Call, FsClient, FsError, Requester},
     keys::Keys,
     queue::topology::WAIT_TIERS,
@@ -42,7 +42,7 @@ pub enum Outcome {
     /// A failure worth another try (after at least `after`).
     Retry { after: Duration, reason: String },
     /// Give up: dead-letter with the reason.
-    Dead { class: &'static str, reason: String },
+    Dead { class: DeadClass, reason: String },
 }
 
 impl Outcome {
@@ -169,7 +169,7 @@ impl Inner {
             Ok(None) => return Ok(Outcome::Skipped("user no longer exists")),
             Err(e) => {
                 return Err(Halt::Dead {
-                    class: "corrupt_state",
+                    class: DeadClass::CorruptState,
                     reason: format!("stored SCIM user is unreadable: {e}"),
                 })
             }
@@ -196,7 +196,7 @@ impl Inner {
         };
         let fields = self.requester_fields(&api).await?;
         let desired = desired::desired(&stored, &fields).map_err(|e| Halt::Dead {
-            class: "mapping",
+            class: DeadClass::Mapping,
             reason: e.to_string(),
         })?;
         let run = Run {
@@ -279,15 +279,15 @@ impl Inner {
                 reason: e.to_string(),
             },
             Halt::Fs(FsError::Permanent { status, body }) => Outcome::Dead {
-                class: "permanent",
+                class: DeadClass::Permanent,
                 reason: format!("Freshservice refused the change ({status}): {body}"),
             },
             Halt::Fs(e @ FsError::Redirected { .. }) => Outcome::Dead {
-                class: "permanent",
+                class: DeadClass::Permanent,
                 reason: e.to_string(),
             },
             Halt::Fs(FsError::DuplicateEmail { body }) => Outcome::Dead {
-                class: "permanent",
+                class: DeadClass::Permanent,
                 reason: format!("the email is already used by another Freshservice user: {body}"),
             },
             Halt::Fs(FsError::NotFound) => Outcome::Retry {
@@ -307,7 +307,13 @@ impl Inner {
             }
             Outcome::Dead { class, reason } => {
                 self.sync
-                    .failure(&ev.tenant, &ev.id, reason, ev.attempt + 1, Some(class))
+                    .failure(
+                        &ev.tenant,
+                        &ev.id,
+                        reason,
+                        ev.attempt + 1,
+                        Some(class.as_str()),
+                    )
                     .await
             }
             _ => Ok(()),
@@ -322,7 +328,7 @@ fn tenant_err(e: shared::tenant::TenantError) -> Halt {
     match e {
         shared::tenant::TenantError::Redis(e) => Halt::Redis(e),
         other => Halt::Dead {
-            class: "tenant",
+            class: DeadClass::Tenant,
             reason: other.to_string(),
         },
     }
@@ -515,7 +521,7 @@ impl Run<'_> {
     fn refuse_agent(&self, found: &Requester) -> Result<(), Halt> {
         if found.is_agent == Some(true) {
             return Err(Halt::Dead {
-                class: "agent_email",
+                class: DeadClass::AgentEmail,
                 reason: format!(
                     "email belongs to an agent: {} is Freshservice agent {}; the bridge only manages requesters",
                     found.primary_email.as_deref().or(self.desired.email.as_deref()).unwrap_or("?"),
