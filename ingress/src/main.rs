@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
             let running = ingress::server::start(config).await?;
             let stop = running.stop.clone();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                shared::shutdown::signal().await;
                 tracing::info!("shutting down");
                 stop.cancel();
             });
@@ -164,16 +164,4 @@ async fn tenant_store(config: &IngressConfig) -> anyhow::Result<TenantStore> {
         Keys::new(config.common.key_prefix.clone()),
         config.common.master_key.clone(),
     ))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.ok();
 }

@@ -108,7 +108,11 @@ pub async fn serve(
                     );
                 }
                 tokio::select! {
-                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        // Closed only if dropped, which this loop never does.
+                        Err(_) => break,
+                    },
                     _ = stop.cancelled() => break,
                 }
             }

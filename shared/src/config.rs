@@ -284,6 +284,8 @@ impl WebConfig {
 }
 
 impl Default for WebConfig {
+    // The defaults are constants that `config` tests parse; failing here is a bug.
+    #[allow(clippy::expect_used)]
     fn default() -> Self {
         Self::from_source(&HashMap::<String, String>::new()).expect("defaults parse")
     }
@@ -296,7 +298,11 @@ impl IngressConfig {
 
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let common = CommonConfig::from_source(src)?;
-        let addr: SocketAddr = parsed(src, "INGRESS_ADDR", "127.0.0.1:8080".parse().unwrap())?;
+        let addr: SocketAddr = parsed(
+            src,
+            "INGRESS_ADDR",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+        )?;
         let public_base_url = string(src, "PUBLIC_BASE_URL", &format!("http://{addr}"))
             .trim_end_matches('/')
             .to_string();
@@ -383,7 +389,11 @@ impl WorkerConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_source(src)?,
-            metrics_addr: parsed(src, "METRICS_ADDR", "127.0.0.1:9091".parse().unwrap())?,
+            metrics_addr: parsed(
+                src,
+                "METRICS_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 9091)),
+            )?,
             concurrency: parsed(src, "WORKER_CONCURRENCY", 16usize)?.max(1),
             tenant_concurrency: match src.get("WORKER_TENANT_CONCURRENCY") {
                 Some(_) => parsed(src, "WORKER_TENANT_CONCURRENCY", 4usize)?.max(1),

@@ -19,5 +19,6 @@ pub mod mapping;
 pub mod queue;
 pub mod records;
 pub mod redis_conn;
+pub mod shutdown;
 pub mod telemetry;
 pub mod tenant;

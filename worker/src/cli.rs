@@ -89,7 +89,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Run => {
             let grace = config.shutdown_grace;
             let running = crate::server::start(config).await?;
-            shutdown_signal().await;
+            shared::shutdown::signal().await;
             tracing::info!("shutting down: no new events, finishing in-flight work");
             running.stop.cancel();
             // The consumer bounds its own wait by the grace period; this is
@@ -151,11 +151,4 @@ async fn dlq(config: &WorkerConfig, command: Dlq) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
 }

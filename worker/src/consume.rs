@@ -486,7 +486,9 @@ impl Consumer {
             reason,
             at: chrono::Utc::now().to_rfc3339(),
         };
-        let body = serde_json::to_vec(&dl).expect("dead letter serialises");
+        let Ok(body) = serde_json::to_vec(&dl) else {
+            return false;
+        };
         // Each dead letter gets its own message id so one can be replayed.
         let id = uuid::Uuid::new_v4().to_string();
         self.publisher

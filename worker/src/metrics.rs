@@ -88,7 +88,7 @@ pub struct Metrics {
 
 impl Metrics {
     fn with(&self, f: impl FnOnce(&mut Inner)) {
-        f(&mut self.inner.lock().expect("metrics poisoned"));
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// An event finished with `outcome` after `took`.
@@ -145,7 +145,7 @@ impl Metrics {
     }
 
     pub fn consumer_stats(&self) -> ConsumerStats {
-        let m = self.inner.lock().expect("metrics poisoned");
+        let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         ConsumerStats {
             broker_connections: m.broker_connections,
             consumers_started: m.consumers_started,
@@ -157,7 +157,7 @@ impl Metrics {
 
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
-        let m = self.inner.lock().expect("metrics poisoned");
+        let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
         let _ = writeln!(out, "# HELP worker_events_total Change events handled, by outcome.\n# TYPE worker_events_total counter");
         for (k, v) in &m.events {

@@ -153,13 +153,11 @@ impl Sel {
         let pos = children
             .iter()
             .position(|(n, _)| n.eq_ignore_ascii_case(first));
-        let child = match pos {
-            Some(i) => &mut children[i].1,
-            None => {
-                children.push((first.clone(), Sel::Some(Vec::new())));
-                &mut children.last_mut().expect("pushed").1
-            }
-        };
+        let i = pos.unwrap_or_else(|| {
+            children.push((first.clone(), Sel::Some(Vec::new())));
+            children.len() - 1
+        });
+        let child = &mut children[i].1;
         if rest.is_empty() {
             *child = Sel::All;
         } else {

@@ -349,15 +349,24 @@ fn container<'a>(
         Some(urn) => {
             let key = existing_key(map, urn).unwrap_or_else(|| urn.to_owned());
             if create {
-                let slot = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
-                if !slot.is_object() {
-                    *slot = Value::Object(Map::new());
-                }
-                slot.as_object_mut()
+                Some(object_in(
+                    map.entry(key).or_insert_with(|| Value::Object(Map::new())),
+                ))
             } else {
                 map.get_mut(&key).and_then(Value::as_object_mut)
             }
         }
+    }
+}
+
+/// The object in `slot`, replacing whatever else was there by `{}`.
+fn object_in(slot: &mut Value) -> &mut Map<String, Value> {
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    match slot {
+        Value::Object(o) => o,
+        _ => unreachable!("made an object just above"),
     }
 }
 
@@ -447,7 +456,12 @@ fn set_at(
         }
         return Ok(());
     };
-    let cont = container(map, p, true).expect("created");
+    let Some(cont) = container(map, p, true) else {
+        return Err(ScimError::invalid_path(format!(
+            "\"{}\" names no attribute container",
+            p.raw
+        )));
+    };
     let key = existing_key(cont, attr).unwrap_or_else(|| attr.to_owned());
     let existing = cont.get(&key);
     let def = p.attr_def;
@@ -561,11 +575,7 @@ fn set_at(
             cont.insert(key, Value::Array(items));
         }
         Some(sub) => {
-            let slot = cont.entry(key).or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
-            }
-            let o = slot.as_object_mut().expect("object");
+            let o = object_in(cont.entry(key).or_insert_with(|| Value::Object(Map::new())));
             let k = existing_key(o, sub).unwrap_or_else(|| sub.clone());
             o.insert(k, value);
         }
@@ -596,11 +606,10 @@ fn set_at(
         }
         None if complex => {
             let new = complex_value(p, value)?;
-            let slot = cont.entry(key).or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
-            }
-            merge_into(slot.as_object_mut().expect("object"), new);
+            merge_into(
+                object_in(cont.entry(key).or_insert_with(|| Value::Object(Map::new()))),
+                new,
+            );
         }
         None => {
             cont.insert(key, value);

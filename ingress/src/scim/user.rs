@@ -185,12 +185,12 @@ fn put_member(
             let slot = doc
                 .entry(u.to_owned())
                 .or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
+            let Value::Object(obj) = slot else {
                 return Err(ScimError::invalid_value(format!(
                     "\"{u}\" must be an object"
                 )));
-            }
-            slot.as_object_mut().expect("checked")
+            };
+            obj
         }
         None => doc,
     };
@@ -285,13 +285,11 @@ fn put_plain(
 pub(crate) fn normalize(doc: &mut Map<String, Value>) {
     normalize_members(doc, USER_ATTRS, true);
     nfc_identifiers(doc);
-    let ext_keys: Vec<String> = doc
+    let ext_keys: Vec<(String, &'static str)> = doc
         .keys()
-        .filter(|k| schema::extension_urn(Resource::User, k).is_some())
-        .cloned()
+        .filter_map(|k| Some((k.clone(), schema::extension_urn(Resource::User, k)?)))
         .collect();
-    for k in ext_keys {
-        let urn = schema::extension_urn(Resource::User, &k).expect("filtered");
+    for (k, urn) in ext_keys {
         let Some(mut v) = doc.remove(&k) else {
             continue;
         };

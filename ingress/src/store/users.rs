@@ -147,7 +147,7 @@ impl UserStore {
             .arg(doc.to_string())
             .arg(ix.user_name_lower)
             .arg(ix.external_id.unwrap_or(""))
-            .arg(serde_json::to_string(ix.email_keys).unwrap())
+            .arg(serde_json::Value::from(ix.email_keys.to_vec()).to_string())
             .arg(&now)
             .arg(now_ms);
         let reply: Vec<RValue> = inv.invoke_async(&mut self.redis.clone()).await?;
@@ -171,7 +171,7 @@ impl UserStore {
             .arg(doc.to_string())
             .arg(ix.user_name_lower)
             .arg(ix.external_id.unwrap_or(""))
-            .arg(serde_json::to_string(ix.email_keys).unwrap())
+            .arg(serde_json::Value::from(ix.email_keys.to_vec()).to_string())
             .arg(&now)
             .arg(now_ms)
             .arg(expected_version.map(|v| v.to_string()).unwrap_or_default());

@@ -150,7 +150,7 @@ impl Budget {
     }
 
     fn local(&self, tenant: &str, limit: u32) -> Arc<DefaultDirectRateLimiter> {
-        let mut map = self.local.lock().expect("budget map poisoned");
+        let mut map = self.local.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((l, g)) = map.get(tenant) {
             if *l == limit {
                 return g.clone();
@@ -158,8 +158,8 @@ impl Budget {
         }
         let s = Sizing::new(limit, self.window);
         let quota = Quota::with_period(s.interval.max(Duration::from_micros(1)))
-            .expect("non-zero period")
-            .allow_burst(NonZeroU32::new(s.burst).expect("burst >= 1"));
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(s.burst).unwrap_or(NonZeroU32::MIN));
         let g = Arc::new(RateLimiter::direct(quota));
         map.insert(tenant.to_string(), (limit, g.clone()));
         g

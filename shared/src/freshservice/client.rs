@@ -174,6 +174,9 @@ impl std::fmt::Debug for FsClient {
 /// Builds the HTTP client a process sends every Freshservice call on:
 /// keep-alive pool, `timeout` per call (connecting included), one user
 /// agent, and no redirects (see the module doc).
+// Building fails only if the TLS backend cannot start, which no caller
+// could recover from at start-up.
+#[allow(clippy::expect_used)]
 pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)

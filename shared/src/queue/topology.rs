@@ -97,7 +97,7 @@ impl Topology {
             .iter()
             .copied()
             .find(|t| *t >= d)
-            .unwrap_or(*WAIT_TIERS.last().unwrap())
+            .unwrap_or(WAIT_TIERS[WAIT_TIERS.len() - 1])
     }
 
     /// Declares the exchanges and shared queues; idempotent, safe for each

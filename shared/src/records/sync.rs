@@ -113,7 +113,7 @@ impl SyncRecord {
 
 /// The [`field::WARNINGS`] value.
 pub fn encode_warnings(warnings: &[String]) -> String {
-    serde_json::to_string(warnings).expect("strings encode")
+    serde_json::Value::from(warnings.to_vec()).to_string()
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ impl UserRecord {
             ));
             out.push((
                 field::EMAILS,
-                serde_json::to_string(&ix.email_keys).expect("strings encode"),
+                serde_json::Value::from(ix.email_keys.clone()).to_string(),
             ));
         }
         out.push((field::DELETED, flag(self.deleted)));

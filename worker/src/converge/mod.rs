@@ -335,7 +335,7 @@ fn tenant_err(e: shared::tenant::TenantError) -> Halt {
 }
 
 fn longest_tier() -> Duration {
-    *WAIT_TIERS.last().expect("at least one wait tier")
+    WAIT_TIERS[WAIT_TIERS.len() - 1]
 }
 
 /// One convergence in progress (lease held).
