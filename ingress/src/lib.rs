@@ -1,6 +1,7 @@
 //! The ingress: the SCIM 2.0 edge Okta talks to. Thin by design: validate,
 //! store in Redis, publish a confirmed change event, answer.
 
+pub mod account;
 pub mod http;
 pub mod outbox;
 pub mod scim;

@@ -9,7 +9,6 @@
 //! one mapping to HTTP. Secrets (bearer token, API key) appear on a page
 //! only once, in the install answer, and never in a log or an error.
 
-pub mod account;
 pub mod assets;
 pub mod config;
 pub mod deadletters;
@@ -36,7 +35,7 @@ use axum::{
     Extension, Router,
 };
 
-use crate::http::AppState;
+use crate::{account, http::AppState};
 
 pub use config::WebConfig;
 
