@@ -9,8 +9,8 @@ use axum::extract::FromRef;
 use shared::{config::IngressConfig, tenant::TenantStore};
 
 use crate::{
-    account::Accounts, guard::Guard, http::token_cache::TokenCache, outbox::Outbox,
-    store::UserStore, web::Web,
+    account::Accounts, guard::Guard, outbox::Outbox, store::UserStore, token_cache::TokenCache,
+    web::Web,
 };
 
 /// Everything both sides of the ingress serve from.
@@ -62,7 +62,7 @@ pub struct Backend {
     pub outbox: Outbox,
     /// Direct Redis handle for small reads (caches) outside the stores.
     pub redis: redis::aio::ConnectionManager,
-    /// Recently validated bearer tokens (see `http::token_cache`).
+    /// Recently validated bearer tokens (see `token_cache`).
     pub tokens: Arc<TokenCache>,
 }
 

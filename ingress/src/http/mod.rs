@@ -8,7 +8,6 @@ pub mod body;
 pub mod deadline;
 pub mod discovery;
 pub mod groups;
-pub mod token_cache;
 pub mod users;
 
 use axum::{
