@@ -11,9 +11,10 @@ use shared::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    http::{router, AppState},
+    app::router,
     outbox::Outbox,
     serve::ConnectionStats,
+    state::{AppState, Backend},
     store::UserStore,
 };
 
@@ -41,14 +42,14 @@ pub async fn state(config: IngressConfig) -> anyhow::Result<AppState> {
         tracing::warn!("message broker not reachable yet; SCIM writes answer 503 until it is");
     }
     let outbox = Outbox::new(publisher, users.clone());
-    Ok(AppState {
+    Ok(AppState::new(Backend {
         config: Arc::new(config),
         tenants,
         users,
         outbox,
         redis,
         tokens: Default::default(),
-    })
+    }))
 }
 
 /// A running ingress (for tests and `main`).
@@ -74,8 +75,8 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
     let limits = config.http.clone();
     let state = state(config).await?;
     let stop = CancellationToken::new();
-    tokio::spawn(state.outbox.clone().run_sweeper(
-        state.tenants.clone(),
+    tokio::spawn(state.backend.outbox.clone().run_sweeper(
+        state.backend.tenants.clone(),
         interval,
         grace,
         stop.clone(),

@@ -5,8 +5,7 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use shared::tenant::Tenant;
 
-use super::AppState;
-use crate::scim::error::ScimError;
+use crate::{guard::ClientIp, scim::error::ScimError, state::AppState};
 
 /// The tenant the request's bearer token belongs to.
 pub struct ScimTenant(pub Tenant);
@@ -26,7 +25,8 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 impl FromRequestParts<AppState> for ScimTenant {
     type Rejection = ScimError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ScimError> {
+        let state = &app.backend;
         // The token is looked at first: a valid token is never refused by
         // the brute-force limiter, which only counts and throttles failures.
         // Okta calls from shared egress addresses, so throttling an address
@@ -63,12 +63,11 @@ impl FromRequestParts<AppState> for ScimTenant {
         };
         // A failure: it counts against the address, and an address over its
         // allowance waits (429).
-        let web = parts.extensions.get::<crate::web::Web>().cloned();
-        let ip = match crate::web::ClientIp::from_request_parts(parts, state).await {
+        let ip = match ClientIp::from_request_parts(parts, app).await {
             Ok(c) => c.0,
             Err(never) => match never {},
         };
-        match web.and_then(|w| w.limiter().refused(ip)) {
+        match app.guard.limiter().refused(ip) {
             Some(wait) => Err(ScimError::too_many_requests(wait.as_secs().max(1))),
             None => Err(refused),
         }

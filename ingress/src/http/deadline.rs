@@ -20,8 +20,9 @@ use axum::{
 };
 use tokio::time::Instant;
 
-use super::{AppState, MAX_BODY_BYTES};
+use super::MAX_BODY_BYTES;
 use crate::scim::error::ScimError;
+use crate::state::{AppState, Backend};
 
 /// Seconds Okta is told to wait (`Retry-After`) after a backend 503.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -46,7 +47,7 @@ impl Deadline {
     }
 
     /// The deadline the layer set, or a fresh one for a route without it.
-    pub fn of(parts: &Parts, state: &AppState) -> Self {
+    pub fn of(parts: &Parts, state: &Backend) -> Self {
         parts
             .extensions
             .get::<Deadline>()
@@ -59,13 +60,13 @@ impl FromRequestParts<AppState> for Deadline {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        Ok(Self::of(parts, state))
+        Ok(Self::of(parts, &state.backend))
     }
 }
 
 /// The layer: reads the body first (the client's upload is not backend
 /// time), then gives the rest of the request `SCIM_BACKEND_TIMEOUT_MS`.
-pub async fn bound(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn bound(State(state): State<Backend>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     // One byte over the limit, so `ScimJson` still answers its own 413.
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await else {

@@ -13,8 +13,12 @@ use axum::{
 use redis::AsyncCommands;
 use serde_json::Value;
 
-use super::{auth::ScimTenant, scim_response, users::MAX_PAGE, AppState};
-use crate::scim::{discovery, error::ScimError};
+use super::{auth::ScimTenant, scim_response, users::MAX_PAGE};
+use crate::{
+    account::Accounts,
+    scim::{discovery, error::ScimError},
+    state::{AppState, Backend},
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,14 +48,14 @@ impl FromRequestParts<AppState> for MaybeTenant {
     }
 }
 
-async fn service_provider_config(State(state): State<AppState>) -> Response {
+async fn service_provider_config(State(state): State<Backend>) -> Response {
     scim_response(
         StatusCode::OK,
         discovery::service_provider_config(&state.scim_base(), MAX_PAGE),
     )
 }
 
-async fn resource_types(State(state): State<AppState>) -> Response {
+async fn resource_types(State(state): State<Backend>) -> Response {
     scim_response(
         StatusCode::OK,
         discovery::resource_types(&state.scim_base()),
@@ -59,7 +63,7 @@ async fn resource_types(State(state): State<AppState>) -> Response {
 }
 
 async fn resource_type(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     Path(name): Path<String>,
 ) -> Result<Response, ScimError> {
     let all = discovery::resource_types(&state.scim_base());
@@ -80,8 +84,8 @@ const FIELDS_TTL_MS: u64 = 600_000;
 /// The tenant's custom requester fields: from the cache the workers keep of
 /// Freshservice's `/requester_fields`, else fetched once and cached.
 async fn custom_fields(
-    state: &AppState,
-    web: &crate::web::Web,
+    state: &Backend,
+    accounts: &Accounts,
     tenant: &Option<shared::tenant::Tenant>,
 ) -> Vec<discovery::CustomFieldSchema> {
     let Some(t) = tenant else { return vec![] };
@@ -100,7 +104,7 @@ async fn custom_fields(
             let Ok(api_key) = state.tenants.api_key(t) else {
                 return vec![];
             };
-            match web.fs(state).requester_fields_raw(t, &api_key).await {
+            match accounts.requester_fields_raw(t, &api_key).await {
                 Ok(v) => {
                     let stored = redis.set_options::<_, _, ()>(
                         &key,
@@ -142,21 +146,21 @@ async fn custom_fields(
 }
 
 async fn schemas(
-    State(state): State<AppState>,
-    axum::Extension(web): axum::Extension<crate::web::Web>,
+    State(state): State<Backend>,
+    State(accounts): State<std::sync::Arc<Accounts>>,
     MaybeTenant(t): MaybeTenant,
 ) -> Response {
-    let custom = custom_fields(&state, &web, &t).await;
+    let custom = custom_fields(&state, &accounts, &t).await;
     scim_response(StatusCode::OK, discovery::schemas(&custom))
 }
 
 async fn schema(
-    State(state): State<AppState>,
-    axum::Extension(web): axum::Extension<crate::web::Web>,
+    State(state): State<Backend>,
+    State(accounts): State<std::sync::Arc<Accounts>>,
     MaybeTenant(t): MaybeTenant,
     Path(id): Path<String>,
 ) -> Result<Response, ScimError> {
-    let custom = custom_fields(&state, &web, &t).await;
+    let custom = custom_fields(&state, &accounts, &t).await;
     discovery::schema_by_id(&custom, &id)
         .map(|s| scim_response(StatusCode::OK, s))
         .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))

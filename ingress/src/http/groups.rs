@@ -9,8 +9,11 @@ use axum::{
     Router,
 };
 
-use super::{auth::ScimTenant, scim_response, AppState};
-use crate::scim::{error::ScimError, list};
+use super::{auth::ScimTenant, scim_response};
+use crate::{
+    scim::{error::ScimError, list},
+    state::AppState,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -1,15 +1,14 @@
-//! The ingress's HTTP surface: state shared by handlers, the router, and
-//! the layers every request passes (request id, body limit, tracing).
+//! The SCIM side of the ingress: the routes Okta calls (`/scim/v2`), their
+//! extractors (bearer token, body, deadline) and the health checks. The
+//! state comes from `crate::state`; the router with the admin pages from
+//! `crate::app`.
 
 pub mod auth;
 pub mod body;
 pub mod deadline;
 pub mod discovery;
 pub mod groups;
-pub mod token_cache;
 pub mod users;
-
-use std::sync::Arc;
 
 use axum::{
     http::StatusCode,
@@ -17,42 +16,18 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use shared::{config::IngressConfig, tenant::TenantStore};
-use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
 
-use crate::{outbox::Outbox, scim::error::ScimError, store::UserStore};
+use crate::{
+    scim::error::ScimError,
+    state::{AppState, Backend},
+};
 
 /// Largest request body accepted; larger ones get a SCIM 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Everything a handler needs, cloned per request (all fields are handles).
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<IngressConfig>,
-    pub tenants: TenantStore,
-    pub users: UserStore,
-    pub outbox: Outbox,
-    /// Direct Redis handle for small reads (caches) outside the stores.
-    pub redis: redis::aio::ConnectionManager,
-    /// Recently validated bearer tokens (see `token_cache`).
-    pub tokens: Arc<token_cache::TokenCache>,
-}
-
-impl AppState {
-    /// Base of SCIM resource locations, e.g. `https://bridge.example/scim/v2`.
-    pub fn scim_base(&self) -> String {
-        format!("{}/scim/v2", self.config.public_base_url)
-    }
-}
-
-pub fn router(state: AppState) -> Router {
-    // One admin-web state per router: its brute-force limiter also counts
-    // failed SCIM bearer tokens (see `auth`).
-    let web = crate::web::Web::new(state.config.web.clone());
-    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+/// The SCIM routes (`/scim/v2`) and the health checks; merged with the
+/// admin pages by `app::router`.
+pub fn routes(state: &AppState) -> Router<AppState> {
     // Users and Groups answer from Redis and the broker alone: bounded by
     // the backend deadline. Discovery may wait on Freshservice for the
     // custom fields; it bounds its Redis calls itself.
@@ -60,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         users::routes()
             .merge(groups::routes())
             .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
+                state.backend.clone(),
                 deadline::bound,
             ));
     Router::new()
@@ -73,21 +48,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .merge(crate::web::routes(web.clone()))
-        .with_state(state)
-        .layer(axum::Extension(web))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let rid = req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            // Only method and path: query strings may carry emails, and
-            // headers carry the bearer token.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %rid)
-        }))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
 /// The request id set by the layer above (for events and logs).
@@ -123,7 +83,7 @@ async fn scim_method_not_allowed(method: axum::http::Method, uri: axum::http::Ur
 /// Ready when both dependencies answer: Redis (PING) and the broker (a
 /// connected publisher). Load balancers should send Okta elsewhere while
 /// this is 503, since writes would answer 503 anyway.
-async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+async fn readyz(axum::extract::State(state): axum::extract::State<Backend>) -> Response {
     // Within the backend deadline: a hung dependency means not ready, now.
     let deadline = deadline::Deadline::after(state.config.backend_timeout);
     let mut redis = state.redis.clone();

@@ -13,9 +13,8 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::{
-    auth::ScimTenant, body::ScimJson, deadline::Deadline, request_id, scim_response, AppState,
-};
+use super::{auth::ScimTenant, body::ScimJson, deadline::Deadline, request_id, scim_response};
+use crate::state::{AppState, Backend};
 use crate::{
     scim::{
         self,
@@ -83,7 +82,7 @@ fn taken(doc: &Value) -> ScimError {
     ))
 }
 
-fn render(state: &AppState, u: &StoredUser) -> Value {
+fn render(state: &Backend, u: &StoredUser) -> Value {
     let meta = Meta {
         created: u.created.clone(),
         last_modified: u.modified.clone(),
@@ -92,7 +91,7 @@ fn render(state: &AppState, u: &StoredUser) -> Value {
     scim::user::render(&u.id, &u.doc, &meta, &state.scim_base())
 }
 
-fn resource_response(state: &AppState, status: StatusCode, u: &StoredUser) -> Response {
+fn resource_response(state: &Backend, status: StatusCode, u: &StoredUser) -> Response {
     let mut resp = scim_response(status, render(state, u));
     if let Ok(tag) = scim::user::etag(u.version).parse() {
         resp.headers_mut().insert(axum::http::header::ETAG, tag);
@@ -144,7 +143,7 @@ impl Index {
 }
 
 async fn list_users(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
@@ -154,7 +153,7 @@ async fn list_users(
 
 /// One ListResponse page for the params (GET /Users and POST .search).
 async fn list_page(
-    state: &AppState,
+    state: &Backend,
     tenant: &str,
     params: &ListParams,
 ) -> Result<Response, ScimError> {
@@ -172,7 +171,7 @@ async fn list_page(
 /// `POST /Users/.search` (and `/.search`: Users are the only resource
 /// type), RFC 7644 §3.4.3: the query parameters as a JSON body.
 async fn search(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
@@ -208,7 +207,7 @@ async fn search(
 /// Users matching the params, rendered (filters match the rendered
 /// resource, so each user is rendered once): the total and the page.
 async fn find(
-    state: &AppState,
+    state: &Backend,
     tenant: &str,
     params: &ListParams,
 ) -> Result<(usize, Vec<Value>), ScimError> {
@@ -273,7 +272,7 @@ async fn find(
 }
 
 async fn get_user(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -297,7 +296,7 @@ async fn get_user(
 }
 
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     deadline: Deadline,
     headers: HeaderMap,
@@ -356,7 +355,7 @@ async fn create(
 /// publishes, and restores `current` if the publish fails so a 503 changes
 /// nothing. `Ok(None)` means someone else wrote first.
 async fn write_over(
-    state: &AppState,
+    state: &Backend,
     tenant: &str,
     current: &StoredUser,
     doc: &Value,
@@ -416,7 +415,7 @@ async fn write_over(
 }
 
 async fn replace(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     deadline: Deadline,
@@ -431,7 +430,7 @@ async fn replace(
 }
 
 async fn patch(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     deadline: Deadline,
@@ -453,7 +452,7 @@ async fn patch(
 /// compute the new document from the current one (`None`: no change),
 /// write it at the version read, and start over if another write won.
 async fn update(
-    state: &AppState,
+    state: &Backend,
     tenant: &str,
     id: &str,
     headers: &HeaderMap,
@@ -481,7 +480,7 @@ async fn update(
 }
 
 async fn delete(
-    State(state): State<AppState>,
+    State(state): State<Backend>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     deadline: Deadline,

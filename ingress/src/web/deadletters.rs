@@ -13,7 +13,7 @@ use shared::{
 };
 use tokio::sync::Mutex;
 
-use crate::http::AppState;
+use crate::state::Backend;
 
 pub use shared::queue::DeadLetterError;
 
@@ -45,7 +45,7 @@ impl DeadLetters {
     /// The tenant's dead letters, newest first.
     pub async fn list(
         &self,
-        state: &AppState,
+        state: &Backend,
         tenant: &str,
     ) -> Result<Vec<Letter>, DeadLetterError> {
         let mut cache = self.cache.lock().await;
@@ -78,7 +78,7 @@ impl DeadLetters {
     /// removes it. Returns false if it is gone (or not the tenant's).
     pub async fn replay(
         &self,
-        state: &AppState,
+        state: &Backend,
         tenant: &str,
         message_id: &str,
     ) -> Result<bool, DeadLetterError> {
@@ -108,7 +108,7 @@ impl DeadLetters {
     }
 
     /// Drops every dead letter of an uninstalled tenant; returns how many.
-    pub async fn purge_tenant(&self, state: &AppState, tenant: &str) -> usize {
+    pub async fn purge_tenant(&self, state: &Backend, tenant: &str) -> usize {
         let mut cache = self.cache.lock().await;
         *cache = None;
         match queue(state)
@@ -124,7 +124,7 @@ impl DeadLetters {
     }
 }
 
-fn queue(state: &AppState) -> DeadLetterQueue<'_> {
+fn queue(state: &Backend) -> DeadLetterQueue<'_> {
     DeadLetterQueue::new(&state.config.common.amqp_url, state.outbox.publisher()).max_walk(MAX_WALK)
 }
 

@@ -2,10 +2,8 @@
 //! answers `{"error": code, "message": text}`; pages show `message`. Every
 //! message says what to do next and never carries a secret.
 //!
-//! [`FsCheckError`] is the admin's wording of the shared Freshservice
-//! client's failures (`shared/src/freshservice/error.rs`): the install
-//! check, the settings page and `/Schemas` name the domain and say what to
-//! fix, where the worker keeps Freshservice's own text for the operator.
+//! [`FsCheckError`] (the admin's wording of Freshservice's failures) lives
+//! with the calls that produce it, in `crate::account`.
 
 use std::time::Duration;
 
@@ -15,76 +13,9 @@ use axum::{
     Json,
 };
 use serde_json::json;
-use shared::{
-    freshservice::{FsError, Transient},
-    tenant::TenantError,
-};
+use shared::tenant::TenantError;
 
-/// Why Freshservice refused (or could not be asked about) a domain + key.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-pub enum FsCheckError {
-    #[error("Freshservice has no account called \"{domain}\". Check the domain: it is the part before .freshservice.com in the address you use to sign in to Freshservice (for https://acme.freshservice.com enter acme).")]
-    UnknownDomain { domain: String },
-    #[error("Freshservice rejected this API key for \"{domain}\". Copy the key again in Freshservice: your profile picture (top right) → Profile Settings → \"Your API Key\", and paste it without spaces.")]
-    WrongKey { domain: String },
-    #[error("This API key works but its agent lacks admin rights in \"{domain}\", so it cannot create or update requesters. Use the API key of an agent with the Account Admin (or SD Admin) role, ideally a dedicated service agent.")]
-    NotAdmin { domain: String },
-    #[error("Freshservice did not answer for \"{domain}\" within {secs} s. Try again in a minute; if it keeps failing, check that this bridge can reach {host} (firewall, proxy) and the Freshservice status page.")]
-    Timeout {
-        domain: String,
-        secs: u64,
-        host: String,
-    },
-    #[error("Could not connect to Freshservice for \"{domain}\". Try again in a minute; if it keeps failing, check that this bridge can reach {host} (firewall, proxy, DNS).")]
-    Unreachable { domain: String, host: String },
-    #[error("Freshservice is rate limiting \"{domain}\" right now (429). Wait {retry_after} s and try again.")]
-    RateLimited { domain: String, retry_after: u64 },
-    /// The tenant's API budget (shared with the workers) has no call to
-    /// spare right now; nothing was sent.
-    #[error("The workers are using all of \"{domain}\"'s Freshservice API budget right now, so the bridge did not call Freshservice. Wait {retry_after} s and reload; to leave room for this page, raise the budget below if your plan allows.")]
-    BudgetSpent { domain: String, retry_after: u64 },
-    /// The budget could not be consulted (Redis did not answer); calling
-    /// anyway would bypass it, so nothing was sent.
-    #[error("The bridge's state store did not answer, so it did not call Freshservice for \"{domain}\" (the call must count against the account's API budget). Try again in a minute; if it persists, tell whoever runs the bridge.")]
-    BudgetUnknown { domain: String },
-    #[error("Freshservice answered HTTP {status} for \"{domain}\". Try again in a few minutes; if it persists, contact Freshservice support with the time of this attempt.")]
-    Unexpected { domain: String, status: u16 },
-}
-
-impl FsCheckError {
-    /// Words a failure of a call to `domain` for the admin. `host` and
-    /// `timeout` name what to check when no answer came.
-    pub fn from_fs(e: FsError, domain: &str, host: String, timeout: Duration) -> Self {
-        let domain = domain.to_string();
-        match e {
-            FsError::Credentials { status: 403, .. } => Self::NotAdmin { domain },
-            FsError::Credentials { .. } => Self::WrongKey { domain },
-            // Freshservice redirects unknown accounts to its signup page.
-            FsError::NotFound | FsError::Redirected { .. } => Self::UnknownDomain { domain },
-            FsError::RateLimited { retry_after } => Self::RateLimited {
-                domain,
-                retry_after: retry_after.as_secs().max(1),
-            },
-            FsError::Retryable { cause, .. } => match cause {
-                Transient::Timeout => Self::Timeout {
-                    domain,
-                    secs: timeout.as_secs().max(1),
-                    host,
-                },
-                // A name that does not resolve is an unknown account.
-                Transient::UnknownHost => Self::UnknownDomain { domain },
-                Transient::Connection | Transient::Answer => Self::Unreachable { domain, host },
-                Transient::Status(status) => Self::Unexpected { domain, status },
-            },
-            FsError::Permanent { status, .. } => Self::Unexpected { domain, status },
-            // Only a write can be told an email is taken; the ingress reads.
-            FsError::DuplicateEmail { .. } => Self::Unexpected {
-                domain,
-                status: 409,
-            },
-        }
-    }
-}
+pub use crate::account::FsCheckError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -243,6 +174,7 @@ impl IntoResponse for WebError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::freshservice::{FsError, Transient};
 
     #[test]
     fn errors_never_carry_the_key_and_say_what_to_do() {

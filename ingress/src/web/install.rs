@@ -9,13 +9,19 @@ use axum::{
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    Extension, Form, Json,
+    Form, Json,
 };
 use serde::{Deserialize, Serialize};
 use shared::{queue::PublishError, tenant::normalize_domain};
 
-use super::{error::WebError, layout, session, ClientIp, Web};
-use crate::http::AppState;
+use std::sync::Arc;
+
+use super::{error::WebError, layout, session, Web};
+use crate::{
+    account::Accounts,
+    guard::{ClientIp, Guard},
+    state::Backend,
+};
 
 #[derive(Deserialize)]
 pub struct InstallRequest {
@@ -42,16 +48,20 @@ pub struct InstallResponse {
 /// Validates, then installs. Failures that look like guessing count
 /// against the client's brute-force allowance.
 pub async fn install(
-    state: &AppState,
-    web: &Web,
+    state: &Backend,
+    guard: &Guard,
+    accounts: &Accounts,
     ip: std::net::IpAddr,
     req: &InstallRequest,
 ) -> Result<InstallResponse, WebError> {
-    web.limiter().check(ip).map_err(WebError::TooManyAttempts)?;
-    let result = install_inner(state, web, req).await;
+    guard
+        .limiter()
+        .check(ip)
+        .map_err(WebError::TooManyAttempts)?;
+    let result = install_inner(state, accounts, req).await;
     if let Err(e) = &result {
         if e.counts_as_failed_attempt() {
-            web.limiter().failed(ip);
+            guard.limiter().failed(ip);
         }
         tracing::info!(client = %ip, error = e.code(), "install refused");
     }
@@ -59,8 +69,8 @@ pub async fn install(
 }
 
 async fn install_inner(
-    state: &AppState,
-    web: &Web,
+    state: &Backend,
+    accounts: &Accounts,
     req: &InstallRequest,
 ) -> Result<InstallResponse, WebError> {
     let domain = normalize_domain(&req.domain)
@@ -69,7 +79,7 @@ async fn install_inner(
     if api_key.is_empty() {
         return Err(WebError::EmptyApiKey);
     }
-    web.fs(state).validate(&domain, api_key).await?;
+    accounts.validate(&domain, api_key).await?;
     // Only after the key proved itself do we say whether the domain is
     // connected (no enumeration of installed accounts).
     if !req.replace && state.tenants.by_domain(&domain).await?.is_some() {
@@ -93,8 +103,9 @@ async fn install_inner(
 
 /// `POST /api/install`.
 pub async fn create(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(guard): State<Guard>,
+    State(accounts): State<Arc<Accounts>>,
     ClientIp(ip): ClientIp,
     body: Result<Json<InstallRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<InstallResponse>), WebError> {
@@ -104,14 +115,15 @@ pub async fn create(
             e.body_text()
         ))
     })?;
-    let out = install(&state, &web, ip, &req).await?;
+    let out = install(&state, &guard, &accounts, ip, &req).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// `POST /install`: the install form without JavaScript.
 pub async fn form(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(guard): State<Guard>,
+    State(accounts): State<Arc<Accounts>>,
     ClientIp(ip): ClientIp,
     Form(req): Form<InstallForm>,
 ) -> Response {
@@ -120,7 +132,7 @@ pub async fn form(
         api_key: req.api_key,
         replace: req.replace.is_some(),
     };
-    match install(&state, &web, ip, &req).await {
+    match install(&state, &guard, &accounts, ip, &req).await {
         Ok(out) => (
             StatusCode::CREATED,
             layout::install_page(&state.scim_base(), Some(&out), None, &req.domain),
@@ -149,15 +161,16 @@ pub struct InstallForm {
 }
 
 /// `GET /`: the install page.
-pub async fn page(State(state): State<AppState>) -> Response {
+pub async fn page(State(state): State<Backend>) -> Response {
     layout::install_page(&state.scim_base(), None, None, "").into_response()
 }
 
 /// `DELETE /api/install` with `Authorization: Bearer <token>`: removes the
 /// tenant, its keys and SCIM state, and its dead letters.
 pub async fn remove(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
+    State(guard): State<Guard>,
     ClientIp(ip): ClientIp,
     headers: axum::http::HeaderMap,
 ) -> Result<StatusCode, WebError> {
@@ -176,7 +189,7 @@ pub async fn remove(
         state.tenants.by_token(&token).await?
     };
     let Some(tenant) = found else {
-        return Err(match web.limiter().refused(ip) {
+        return Err(match guard.limiter().refused(ip) {
             Some(wait) => WebError::TooManyAttempts(wait),
             None => WebError::BadToken,
         });
@@ -193,7 +206,7 @@ pub async fn remove(
 /// is told what is left; the tenant stays uninstalled, and the workers
 /// delete its queue once the broker answers (the registry lists it as
 /// retired).
-pub async fn uninstall(state: &AppState, web: &Web, tenant: &str) -> Result<(), WebError> {
+pub async fn uninstall(state: &Backend, web: &Web, tenant: &str) -> Result<(), WebError> {
     state.tenants.uninstall(tenant).await?;
     state.tokens.forget_tenant(tenant);
     let bound = state.config.uninstall_broker_timeout;

@@ -9,39 +9,34 @@
 //! one mapping to HTTP. Secrets (bearer token, API key) appear on a page
 //! only once, in the install answer, and never in a log or an error.
 
-pub mod account;
 pub mod assets;
 pub mod config;
 pub mod deadletters;
 pub mod error;
 pub mod install;
 pub mod layout;
-pub mod limiter;
 pub mod origin;
 pub mod session;
 pub mod settings;
 pub mod status;
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::{Arc, OnceLock},
-};
+use std::sync::Arc;
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, Request},
-    http::{header, request::Parts, HeaderValue},
+    extract::Request,
+    http::{header, HeaderValue},
     middleware::{self, Next},
     response::Response,
     routing::{get, post},
-    Extension, Router,
+    Router,
 };
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 pub use config::WebConfig;
 
-/// State of the admin pages, one per router (so each test stack has its
-/// own limiter). Reached by handlers as an `Extension`.
+/// The admin pages' own state, a part of `AppState` (handlers take
+/// `State<Web>`): their settings and the dead-letter cache.
 #[derive(Clone)]
 pub struct Web {
     inner: Arc<WebInner>,
@@ -49,19 +44,15 @@ pub struct Web {
 
 struct WebInner {
     config: WebConfig,
-    limiter: limiter::BruteForce,
     dead: deadletters::DeadLetters,
-    fs: OnceLock<account::Accounts>,
 }
 
 impl Web {
     pub fn new(config: WebConfig) -> Self {
         Self {
             inner: Arc::new(WebInner {
-                limiter: limiter::BruteForce::new(config.failures_per_min),
                 dead: deadletters::DeadLetters::new(config.dead_letter_cache),
                 config,
-                fs: OnceLock::new(),
             }),
         }
     }
@@ -70,38 +61,13 @@ impl Web {
         &self.inner.config
     }
 
-    pub fn limiter(&self) -> &limiter::BruteForce {
-        &self.inner.limiter
-    }
-
     pub fn dead(&self) -> &deadletters::DeadLetters {
         &self.inner.dead
     }
-
-    /// The calls to Freshservice, built on first use from the ingress
-    /// config (they need its Redis for the tenant's budget).
-    pub fn fs(&self, state: &AppState) -> &account::Accounts {
-        self.inner.fs.get_or_init(|| {
-            let config = &self.inner.config;
-            account::Accounts::new(
-                state.config.common.freshservice_url_template.clone(),
-                config.freshservice_timeout,
-                shared::freshservice::Budget::new(
-                    state.redis.clone(),
-                    state.tenants.keys().clone(),
-                    config.rate_window,
-                ),
-                config.default_rate_limit,
-                state.config.backend_timeout,
-            )
-        })
-    }
 }
 
-/// The admin routes; merged into the ingress router by `http::router`.
-/// The admin routes. `web` is also layered over the whole router by
-/// `http::router`, so the SCIM bearer check shares its brute-force limiter.
-pub fn routes(web: Web) -> Router<AppState> {
+/// The admin routes; merged with the SCIM routes by `app::router`.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(install::page))
         .route("/install", post(install::form))
@@ -120,7 +86,6 @@ pub fn routes(web: Web) -> Router<AppState> {
         .route("/assets/app.css", get(assets::css))
         .route("/assets/app.js", get(assets::js))
         .layer(middleware::from_fn(security_headers))
-        .layer(Extension(web))
 }
 
 /// Headers every admin page and API answer carries: no caching (a page
@@ -142,40 +107,4 @@ async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "no-referrer");
     resp
-}
-
-/// The client's address, for the brute-force limiter. Behind a reverse
-/// proxy set `WEB_TRUST_FORWARDED_FOR=1` to use the last address of
-/// `X-Forwarded-For` (the one the proxy appended).
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let trust = parts
-            .extensions
-            .get::<Web>()
-            .is_some_and(|w| w.config().trust_forwarded_for);
-        if trust {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok());
-            if let Some(ip) = forwarded {
-                return Ok(ClientIp(ip));
-            }
-        }
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        Ok(ClientIp(ip))
-    }
 }

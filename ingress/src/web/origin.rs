@@ -22,7 +22,7 @@ use axum::{
 };
 
 use super::layout;
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// The request came from our own pages (or not from a browser at all).
 pub struct SameOrigin;
@@ -47,7 +47,8 @@ impl IntoResponse for CrossOrigin {
 impl FromRequestParts<AppState> for SameOrigin {
     type Rejection = CrossOrigin;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, CrossOrigin> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, CrossOrigin> {
+        let state = &app.backend;
         let header = |name: &str| {
             parts
                 .headers

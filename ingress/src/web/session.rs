@@ -14,28 +14,31 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{FromRequestParts, Query},
+    extract::{FromRequestParts, Query, State},
     http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Extension, Form,
+    Form,
 };
 use redis::AsyncCommands;
 use serde::Deserialize;
 use shared::{crypto, keys::Keys, records::session::Session, tenant::Tenant};
 use subtle::ConstantTimeEq;
 
-use super::{error::WebError, layout, origin::SameOrigin, ClientIp, Web};
-use crate::http::AppState;
+use super::{error::WebError, layout, origin::SameOrigin, Web};
+use crate::{
+    guard::{ClientIp, Guard},
+    state::{AppState, Backend},
+};
 
 const COOKIE_PLAIN: &str = "fsb_session";
 const COOKIE_SECURE: &str = "__Host-fsb_session";
 
 /// Whether the admin pages are served over TLS (as Okta and admins see them).
-pub fn is_tls(state: &AppState) -> bool {
+pub fn is_tls(state: &Backend) -> bool {
     state.config.public_base_url.starts_with("https://")
 }
 
-fn cookie_name(state: &AppState) -> &'static str {
+fn cookie_name(state: &Backend) -> &'static str {
     if is_tls(state) {
         COOKIE_SECURE
     } else {
@@ -44,7 +47,7 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// Redis key of one session (under the tenant's `{tag}`).
-pub fn session_key(state: &AppState, tenant: &str, sid_hash: &str) -> String {
+pub fn session_key(state: &Backend, tenant: &str, sid_hash: &str) -> String {
     state.tenants.keys().web_session(tenant, sid_hash)
 }
 
@@ -59,7 +62,7 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+fn set_cookie(state: &Backend, value: &str, max_age: u64) -> HeaderValue {
     let secure = if is_tls(state) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
@@ -87,7 +90,7 @@ impl SignedIn {
     }
 
     /// Ends the session (sign-out, uninstall).
-    pub async fn end(&self, state: &AppState) {
+    pub async fn end(&self, state: &Backend) {
         let _: Result<(), _> = state.redis.clone().del(&self.key).await;
     }
 }
@@ -120,10 +123,8 @@ impl IntoResponse for SignInRedirect {
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = SignInRedirect;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, SignInRedirect> {
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, SignInRedirect> {
+        let state = &app.backend;
         let next = safe_next(parts.uri.path()).to_string();
         let reject = || SignInRedirect(next.clone());
         let raw = cookie_value(&parts.headers, cookie_name(state)).ok_or_else(reject)?;
@@ -183,8 +184,9 @@ pub struct SignInForm {
 /// domain + API key form is throttled before it is checked: an API key is
 /// Freshservice's secret, shorter than our tokens, and worth guarding.
 pub async fn signin(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
+    State(guard): State<Guard>,
     ClientIp(ip): ClientIp,
     _same_origin: SameOrigin,
     Form(f): Form<SignInForm>,
@@ -196,7 +198,7 @@ pub async fn signin(
     };
     let by_token = !f.token.trim().is_empty();
     if !by_token {
-        if let Err(wait) = web.limiter().check(ip) {
+        if let Err(wait) = guard.limiter().check(ip) {
             return too_many(wait);
         }
     }
@@ -212,11 +214,11 @@ pub async fn signin(
         },
         Ok(None) => {
             if by_token {
-                if let Some(wait) = web.limiter().refused(ip) {
+                if let Some(wait) = guard.limiter().refused(ip) {
                     return too_many(wait);
                 }
             } else {
-                web.limiter().failed(ip);
+                guard.limiter().failed(ip);
             }
             tracing::info!(client = %ip, "admin sign-in refused");
             let msg = if by_token {
@@ -234,7 +236,7 @@ pub async fn signin(
     }
 }
 
-async fn authenticate(state: &AppState, f: &SignInForm) -> Result<Option<Tenant>, WebError> {
+async fn authenticate(state: &Backend, f: &SignInForm) -> Result<Option<Tenant>, WebError> {
     let token = f.token.trim();
     if !token.is_empty() {
         return Ok(state.tenants.by_token(token).await?);
@@ -251,7 +253,7 @@ async fn authenticate(state: &AppState, f: &SignInForm) -> Result<Option<Tenant>
 }
 
 /// Creates a session; returns its `Set-Cookie`.
-async fn start(state: &AppState, web: &Web, tenant: &Tenant) -> Result<HeaderValue, WebError> {
+async fn start(state: &Backend, web: &Web, tenant: &Tenant) -> Result<HeaderValue, WebError> {
     let sid = crypto::new_bearer_token();
     let key = session_key(state, &tenant.id, &crypto::token_hash(&sid));
     let ttl = web.config().session_ttl;
@@ -272,13 +274,13 @@ async fn start(state: &AppState, web: &Web, tenant: &Tenant) -> Result<HeaderVal
 }
 
 /// A `Set-Cookie` that removes the session cookie.
-pub fn clear_cookie(state: &AppState) -> HeaderValue {
+pub fn clear_cookie(state: &Backend) -> HeaderValue {
     set_cookie(state, "", 0)
 }
 
 /// `POST /signout`.
 pub async fn signout(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(state): axum::extract::State<Backend>,
     signed: Result<SignedIn, SignInRedirect>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
@@ -295,7 +297,7 @@ pub async fn signout(
 }
 
 /// Ends every session of a tenant (after a re-install replaced its token).
-pub async fn end_all(state: &AppState, tenant: &str) {
+pub async fn end_all(state: &Backend, tenant: &str) {
     if let Err(e) = state
         .tenants
         .delete_tagged(tenant, &Keys::web_sessions_glob())

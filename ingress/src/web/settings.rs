@@ -7,36 +7,44 @@ use axum::{
     extract::State,
     http::{header, StatusCode},
     response::{IntoResponse, Redirect, Response},
-    Extension, Form,
+    Form,
 };
 use serde::Deserialize;
 
 use super::error::FsCheckError;
-use super::{error::WebError, install, layout, session, session::SignedIn, ClientIp, Web};
-use crate::http::AppState;
+use std::sync::Arc;
+
+use super::{error::WebError, install, layout, session, session::SignedIn, Web};
+use crate::{
+    account::Accounts,
+    guard::{ClientIp, Guard},
+    state::Backend,
+};
 
 /// Largest budget accepted (Freshservice's biggest plans are far below).
 const MAX_BUDGET: u32 = 100_000;
 
 /// `GET /settings`.
 pub async fn page(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
+    State(accounts): State<Arc<Accounts>>,
     signed: SignedIn,
 ) -> Response {
-    render(&state, &web, &signed, None, StatusCode::OK).await
+    render(&state, &web, &accounts, &signed, None, StatusCode::OK).await
 }
 
 async fn render(
-    state: &AppState,
+    state: &Backend,
     web: &Web,
+    accounts: &Accounts,
     signed: &SignedIn,
     notice: Option<(&str, bool)>,
     status: StatusCode,
 ) -> Response {
     let t = &signed.tenant;
     let fields = match state.tenants.api_key(t) {
-        Ok(key) => web.fs(state).requester_fields(t, &key).await.map_err(|e| e.to_string()),
+        Ok(key) => accounts.requester_fields(t, &key).await.map_err(|e| e.to_string()),
         Err(_) => Err("The stored API key cannot be read (the master key changed?). Enter the API key again below.".to_string()),
     };
     let budget = t
@@ -67,8 +75,9 @@ pub struct BudgetForm {
 
 /// `POST /settings/budget`.
 pub async fn budget(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
+    State(accounts): State<Arc<Accounts>>,
     signed: SignedIn,
     Form(f): Form<BudgetForm>,
 ) -> Response {
@@ -82,6 +91,7 @@ pub async fn budget(
             return render(
                 &state,
                 &web,
+                &accounts,
                 &signed,
                 Some((&msg, false)),
                 StatusCode::BAD_REQUEST,
@@ -94,6 +104,7 @@ pub async fn budget(
         return render(
             &state,
             &web,
+            &accounts,
             &signed,
             Some((&e.to_string(), false)),
             e.status(),
@@ -115,8 +126,10 @@ pub struct ApiKeyForm {
 /// `POST /settings/api-key`: replaces the API key (checked first); the
 /// bearer token stays the same, a paused tenant resumes.
 pub async fn api_key(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
+    State(accounts): State<Arc<Accounts>>,
+    State(guard): State<Guard>,
     ClientIp(ip): ClientIp,
     signed: SignedIn,
     Form(f): Form<ApiKeyForm>,
@@ -124,11 +137,12 @@ pub async fn api_key(
     if let Err(r) = signed.check_csrf(&f.csrf) {
         return r.into_response();
     }
-    if let Err(wait) = web.limiter().check(ip) {
+    if let Err(wait) = guard.limiter().check(ip) {
         let e = WebError::TooManyAttempts(wait);
         return render(
             &state,
             &web,
+            &accounts,
             &signed,
             Some((&e.to_string(), false)),
             e.status(),
@@ -139,7 +153,7 @@ pub async fn api_key(
     let result = if key.is_empty() {
         Err(WebError::EmptyApiKey)
     } else {
-        match web.fs(&state).validate(&signed.tenant.domain, key).await {
+        match accounts.validate(&signed.tenant.domain, key).await {
             Ok(_) => state
                 .tenants
                 .set_api_key(&signed.tenant.id, key)
@@ -160,11 +174,12 @@ pub async fn api_key(
                     FsCheckError::WrongKey { .. } | FsCheckError::NotAdmin { .. }
                 )
             ) {
-                web.limiter().failed(ip);
+                guard.limiter().failed(ip);
             }
             render(
                 &state,
                 &web,
+                &accounts,
                 &signed,
                 Some((&e.to_string(), false)),
                 e.status(),
@@ -184,8 +199,9 @@ pub struct UninstallForm {
 
 /// `POST /settings/uninstall`: the admin types the domain to confirm.
 pub async fn uninstall(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
+    State(accounts): State<Arc<Accounts>>,
     signed: SignedIn,
     Form(f): Form<UninstallForm>,
 ) -> Response {
@@ -201,6 +217,7 @@ pub async fn uninstall(
         return render(
             &state,
             &web,
+            &accounts,
             &signed,
             Some((&msg, false)),
             StatusCode::BAD_REQUEST,
@@ -224,7 +241,7 @@ pub async fn uninstall(
             return render(
                 &state,
                 &web,
-                &signed,
+                &accounts, &signed,
                 Some((&e.to_string(), false)),
                 e.status(),
             )

@@ -9,7 +9,7 @@ use axum::{
     extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    Extension, Form,
+    Form,
 };
 use redis::AsyncCommands;
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use shared::{
 };
 
 use super::{deadletters::Letter, error::WebError, layout, session::SignedIn, Web};
-use crate::http::AppState;
+use crate::state::Backend;
 
 /// Counts of the tenant's users by sync outcome.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct StatusView {
     pub user_names: HashMap<String, String>,
 }
 
-pub async fn counts(state: &AppState, tenant: &str) -> Result<Counts, WebError> {
+pub async fn counts(state: &Backend, tenant: &str) -> Result<Counts, WebError> {
     let keys = state.tenants.keys();
     let mut r = state.redis.clone();
     let failed: HashSet<String> = r.smembers(keys.failed(tenant)).await?;
@@ -130,7 +130,7 @@ pub async fn counts(state: &AppState, tenant: &str) -> Result<Counts, WebError> 
     Ok(c)
 }
 
-async fn health(state: &AppState, t: &Tenant) -> Result<Health, WebError> {
+async fn health(state: &Backend, t: &Tenant) -> Result<Health, WebError> {
     if t.state == TenantState::CredentialsRejected {
         return Ok(Health::CredentialsRejected {
             reason: t
@@ -153,7 +153,7 @@ async fn health(state: &AppState, t: &Tenant) -> Result<Health, WebError> {
     Ok(Health::Active)
 }
 
-async fn queue_depth(state: &AppState, tenant: &str) -> Option<u32> {
+async fn queue_depth(state: &Backend, tenant: &str) -> Option<u32> {
     let topology = state.outbox.publisher().topology().clone();
     let conn = lapin::Connection::connect(
         &state.config.common.amqp_url,
@@ -183,7 +183,7 @@ async fn queue_depth(state: &AppState, tenant: &str) -> Option<u32> {
 
 /// Users by id with their sync status, in the given order.
 pub async fn users(
-    state: &AppState,
+    state: &Backend,
     tenant: &str,
     ids: &[String],
 ) -> Result<Vec<UserStatus>, WebError> {
@@ -224,7 +224,7 @@ pub async fn users(
 }
 
 /// Users whose userName or an email equals `q` (case-insensitive).
-pub async fn search(state: &AppState, tenant: &str, q: &str) -> Result<Vec<UserStatus>, WebError> {
+pub async fn search(state: &Backend, tenant: &str, q: &str) -> Result<Vec<UserStatus>, WebError> {
     let q = q.trim().to_lowercase();
     let mut ids: Vec<String> = Vec::new();
     if let Some(id) = state.users.id_by_user_name(tenant, &q).await? {
@@ -246,8 +246,8 @@ pub struct StatusQuery {
 
 /// `GET /status`.
 pub async fn page(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
     signed: SignedIn,
     Query(query): Query<StatusQuery>,
 ) -> Response {
@@ -262,7 +262,7 @@ pub async fn page(
 }
 
 async fn view(
-    state: &AppState,
+    state: &Backend,
     web: &Web,
     tenant: Tenant,
     query: StatusQuery,
@@ -325,8 +325,8 @@ pub struct ReplayForm {
 
 /// `POST /status/replay`: replays one of the tenant's dead letters.
 pub async fn replay(
-    State(state): State<AppState>,
-    Extension(web): Extension<Web>,
+    State(state): State<Backend>,
+    State(web): State<Web>,
     signed: SignedIn,
     Form(f): Form<ReplayForm>,
 ) -> Response {

@@ -9,7 +9,7 @@
 //! The worker sends every convergence call through it
 //! (`worker/src/converge/api.rs`); the ingress uses it for the install
 //! check and, inside the tenant's budget, for the settings page and
-//! `/Schemas` (`ingress/src/web/account.rs`). Each caller words failures
+//! `/Schemas` (`ingress/src/account.rs`). Each caller words failures
 //! for its own audience: the worker keeps Freshservice's text for the
 //! operator, the ingress tells an admin what to do
 //! (`ingress/src/web/error.rs`).

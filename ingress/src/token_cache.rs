@@ -5,6 +5,9 @@
 //! goes to Redis (and the brute-force limiter). A re-install or uninstall
 //! through this process forgets the tenant at once; through another replica
 //! the old token stops working within `TTL`.
+//!
+//! Beside `http` and `web` because both use it: the SCIM bearer check
+//! fills it, the admin pages' install and uninstall forget a tenant.
 
 use std::{
     collections::HashMap,
