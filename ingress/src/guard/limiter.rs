@@ -29,7 +29,7 @@ impl BruteForce {
     /// Allows `per_min` failures per minute per address (as a burst, then
     /// one more every `60 / per_min` seconds).
     pub fn new(per_min: u32) -> Self {
-        let n = NonZeroU32::new(per_min.max(1)).expect("max(1) is non-zero");
+        let n = NonZeroU32::new(per_min).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(n)),
             blocked: Mutex::new(HashMap::new()),

@@ -68,7 +68,9 @@ fn set_cookie(state: &Backend, value: &str, max_age: u64) -> HeaderValue {
         "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
         cookie_name(state)
     ))
-    .expect("cookie value is ASCII")
+    // Our values are ASCII (tenant id, base64url token); should one ever not
+    // be, the browser gets a cookie that signs it out, never a panic.
+    .unwrap_or_else(|_| HeaderValue::from_static("fsb_session=; Path=/; Max-Age=0"))
 }
 
 /// A signed-in admin: the tenant the session belongs to, and the CSRF

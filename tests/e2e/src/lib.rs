@@ -441,6 +441,7 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
+    #[allow(unsafe_code)]
     fn signal(&self, sig: libc::c_int) -> anyhow::Result<()> {
         // SAFETY: kill(2) with a pid we started and still own (not yet
         // reaped, so the pid cannot have been reused).
@@ -598,6 +599,7 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    #[allow(unsafe_code)]
     fn signal(&self, sig: libc::c_int) -> anyhow::Result<()> {
         let pid = self
             .child
