@@ -23,11 +23,11 @@ pub mod field {
         MODIFIED = "modified";
         /// Creation sequence: the user's place in `Keys::users`.
         SEQ = "seq";
-        /// Lower-cased userName, as indexed (so a write can unindex it).
+        /// userName folded by `identity::fold`, as indexed (so a write can unindex it).
         USER_NAME = "user_name";
         /// externalId as indexed; `''` when the user has none.
         EXTERNAL_ID = "external_id";
-        /// JSON array of the lower-cased emails as indexed.
+        /// JSON array of the folded emails, as indexed.
         EMAILS = "emails";
         /// `1` once SCIM deleted the user, else `0`.
         DELETED = "deleted";
