@@ -1,11 +1,13 @@
 //! RabbitMQ: the queue topology both services declare, the confirmed
-//! publisher they use to put events on it, and the walk over the
-//! dead-letter queue they both read.
+//! publisher they use to put events on it, the walk over the
+//! dead-letter queue they both read, and queue depth.
 
 pub mod deadletters;
+pub mod depth;
 pub mod publish;
 pub mod topology;
 
 pub use deadletters::{DeadLetterError, DeadLetterQueue};
+pub use depth::{DepthError, QueueDepth};
 pub use publish::{PublishError, Publisher};
 pub use topology::Topology;
