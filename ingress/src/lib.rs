@@ -24,6 +24,9 @@
 //!     check, settings page, custom fields in `/Schemas`);
 //!   - [`token_cache`]: recently validated bearer tokens (SCIM reads it,
 //!     install and uninstall forget a tenant's).
+//! - [`users`] is the users service: the read and write paths of
+//!   `/Users` (query planning, optimistic updates, publish or undo) with
+//!   no HTTP in them; `http::users` only translates.
 //! - [`scim`] is the SCIM model (resources, filters, patches, errors);
 //!   [`store`] keeps users in Redis; [`outbox`] publishes change events
 //!   and sweeps the ones left unpublished.
@@ -39,4 +42,5 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod token_cache;
+pub mod users;
 pub mod web;

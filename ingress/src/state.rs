@@ -45,7 +45,13 @@ impl AppState {
         );
         Self {
             guard,
-            web: Web::new(web_config.clone()),
+            web: Web::new(
+                web_config.clone(),
+                shared::queue::QueueDepth::new(
+                    config.common.amqp_url.clone(),
+                    config.backend_timeout,
+                ),
+            ),
             accounts: Arc::new(accounts),
             backend,
         }

@@ -45,16 +45,24 @@ pub struct Web {
 struct WebInner {
     config: WebConfig,
     dead: deadletters::DeadLetters,
+    depth: shared::queue::QueueDepth,
 }
 
 impl Web {
-    pub fn new(config: WebConfig) -> Self {
+    /// `depth` reads the status page's queue depth over its own
+    /// long-lived broker connection.
+    pub fn new(config: WebConfig, depth: shared::queue::QueueDepth) -> Self {
         Self {
             inner: Arc::new(WebInner {
                 dead: deadletters::DeadLetters::new(config.dead_letter_cache),
                 config,
+                depth,
             }),
         }
+    }
+
+    pub fn queue_depth(&self) -> &shared::queue::QueueDepth {
+        &self.inner.depth
     }
 
     pub fn config(&self) -> &WebConfig {

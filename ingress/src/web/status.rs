@@ -1,6 +1,7 @@
 //! The status page: what reached Freshservice and what did not, for the
 //! signed-in tenant only. Counts come from Redis (the SCIM state and the
-//! worker's per-user sync status), the queue depth from a passive declare,
+//! worker's per-user sync status), the queue depth from `shared::queue::depth`
+//! (one long-lived broker connection, not one per view),
 //! dead letters from the dead-letter queue (see `deadletters`).
 
 use std::collections::{HashMap, HashSet};
@@ -153,32 +154,16 @@ async fn health(state: &Backend, t: &Tenant) -> Result<Health, WebError> {
     Ok(Health::Active)
 }
 
-async fn queue_depth(state: &Backend, tenant: &str) -> Option<u32> {
-    let topology = state.outbox.publisher().topology().clone();
-    let conn = lapin::Connection::connect(
-        &state.config.common.amqp_url,
-        lapin::ConnectionProperties::default(),
-    )
-    .await
-    .ok()?;
-    let depth = async {
-        let ch = conn.create_channel().await.ok()?;
-        let q = ch
-            .queue_declare(
-                &topology.tenant_queue(tenant),
-                lapin::options::QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                lapin::types::FieldTable::default(),
-            )
-            .await
-            .ok()?;
-        Some(q.message_count())
+/// Change events waiting on the tenant's queue (`None`: unknown right now).
+async fn queue_depth(state: &Backend, web: &Web, tenant: &str) -> Option<u32> {
+    let queue = state.outbox.publisher().topology().tenant_queue(tenant);
+    match web.queue_depth().ready(&queue).await {
+        Ok(n) => Some(n.unwrap_or(0)),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the queue depth");
+            None
+        }
     }
-    .await;
-    let _ = conn.close(200, "status page").await;
-    depth
 }
 
 /// Users by id with their sync status, in the given order.
@@ -305,7 +290,7 @@ async fn view(
     Ok(StatusView {
         counts: counts(state, &id).await?,
         health: health(state, &tenant).await?,
-        queue_depth: queue_depth(state, &id).await,
+        queue_depth: queue_depth(state, web, &id).await,
         dead,
         user_names,
         failed_users: users(state, &id, &failed_ids).await?,
