@@ -13,11 +13,11 @@
 //! - `api.rs`: every Freshservice call, inside the tenant's budget;
 //! - `record.rs`: the fenced sync-status writes.
 
-pub mod api;
-pub mod desired;
+mod api;
+mod desired;
 mod failure;
 mod machine;
-pub mod plan;
+mod plan;
 pub mod record;
 mod run;
 
