@@ -1,23 +1,35 @@
 //! Converging one user: an event is only a trigger; the worker takes the
 //! user's lease, reads the latest desired state from Redis and makes
-//! Freshservice match it with the fewest calls (invariants 3 and 4), then
-//! records the applied version, snapshot and requester id (fenced).
+//! Freshservice match it with the fewest calls (`docs/architecture.md` §3,
+//! invariants 3 and 4), then records the applied version, snapshot and
+//! requester id (fenced).
+//!
+//! This file is the entry point: the checks before the lease, loading the
+//! desired state, and settling the outcome. The rest:
+//! - `machine.rs`: the create / adopt / link decisions (pure), and
+//!   `run.rs`, which makes their calls;
+//! - `failure.rs`: what the consumer must do with each failure (pure);
+//! - `plan.rs`, `desired.rs`: the desired body and the fields to send;
+//! - `api.rs`: every Freshservice call, inside the tenant's budget;
+//! - `record.rs`: the fenced sync-status writes.
 
-pub mod api;
-pub mod desired;
-pub mod plan;
+mod api;
+mod desired;
+mod failure;
+mod machine;
+mod plan;
 pub mod record;
+mod run;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc};
 
 use redis::{aio::ConnectionManager, AsyncCommands};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use shared::{
-    config::{DeleteMode, WorkerConfig},
+    config::WorkerConfig,
     event::{ChangeEvent, DeadClass, ResourceKind},
-    freshservice::{client, Budget, Call, FsClient, FsError, Requester},
+    freshservice::{client, Budget, Call, FsClient},
     keys::Keys,
-    queue::topology::WAIT_TIERS,
     tenant::{Tenant, TenantState, TenantStore},
 };
 
@@ -26,40 +38,10 @@ use crate::{
     metrics::Metrics,
 };
 use api::{Halt, TenantApi};
-use plan::{Desired, Known};
-use record::{Applied, SyncStore, Written};
-
-/// What the consumer should do with the event after handling it.
-#[derive(Debug, PartialEq)]
-pub enum Outcome {
-    /// Freshservice now matches the desired version.
-    Applied,
-    /// Nothing to do (older than what was applied, or user gone).
-    Skipped(&'static str),
-    /// Not a failure: wait at least `after` (budget, pause, busy user,
-    /// rejected credentials), then handle the same event again.
-    Park { after: Duration, reason: String },
-    /// A failure worth another try (after at least `after`).
-    Retry { after: Duration, reason: String },
-    /// Give up: dead-letter with the reason.
-    Dead { class: DeadClass, reason: String },
-}
-
-impl Outcome {
-    /// Label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Skipped(_) => "skipped",
-            Outcome::Park { .. } => "parked",
-            Outcome::Retry { .. } => "retry",
-            Outcome::Dead { .. } => "dead",
-        }
-    }
-}
-
-/// How long a busy user's event waits before it looks again.
-const BUSY_WAIT: Duration = Duration::from_secs(1);
+pub use failure::Outcome;
+use failure::{tenant_err, BUSY_WAIT};
+use record::SyncStore;
+use run::Run;
 
 #[derive(Clone)]
 pub struct Converger {
@@ -134,16 +116,7 @@ impl Inner {
             return Ok(Outcome::Skipped("tenant uninstalled"));
         };
         if tenant.state == TenantState::CredentialsRejected {
-            return Ok(Outcome::Park {
-                after: longest_tier(),
-                reason: format!(
-                    "tenant paused: Freshservice rejected its API key ({}); re-install to resume",
-                    tenant
-                        .state_reason
-                        .as_deref()
-                        .unwrap_or("no reason recorded")
-                ),
-            });
+            return Ok(failure::tenant_paused(tenant.state_reason.as_deref()));
         }
         let Some(lease) = self.leases.acquire(&ev.tenant, &ev.id).await? else {
             return Ok(Outcome::Park {
@@ -225,8 +198,8 @@ impl Inner {
             Ok(a) => serde_json::from_str(&a.text).unwrap_or(Value::Null),
             // An account whose fields cannot be read still gets its users:
             // the mapping falls back to the documented defaults.
-            Err(Halt::Fs(e @ (FsError::NotFound | FsError::Permanent { .. }))) => {
-                tracing::warn!(tenant = api.tenant, error = %e, "requester fields unreadable; using defaults");
+            Err(h) if failure::fields_unreadable(&h) => {
+                tracing::warn!(tenant = api.tenant, error = %h, "requester fields unreadable; using defaults");
                 Value::Null
             }
             Err(h) => return Err(h),
@@ -244,57 +217,18 @@ impl Inner {
 
     /// Turns a halt into an outcome, with the side effects it calls for.
     async fn settle_halt(&self, ev: &ChangeEvent, halt: Halt) -> Outcome {
-        match halt {
-            Halt::Park { after, reason } => Outcome::Park { after, reason },
-            Halt::LeaseLost => Outcome::Park {
-                after: BUSY_WAIT,
-                reason: "lost the user's lease to another worker".into(),
-            },
-            Halt::Redis(e) => Outcome::Retry {
-                after: Duration::ZERO,
-                reason: format!("state store unavailable: {e}"),
-            },
-            Halt::Dead { class, reason } => Outcome::Dead { class, reason },
-            Halt::Fs(FsError::Credentials { status, body }) => {
-                let reason = format!("Freshservice answered {status}: {body}");
-                if let Err(e) = self
-                    .tenants
-                    .set_state(&ev.tenant, TenantState::CredentialsRejected, Some(&reason))
-                    .await
-                {
-                    tracing::error!(tenant = %ev.tenant, error = %e, "could not mark the tenant's credentials as rejected");
-                }
-                tracing::error!(tenant = %ev.tenant, %reason, "Freshservice rejected the API key; tenant paused until re-installed");
-                Outcome::Park {
-                    after: longest_tier(),
-                    reason: format!("tenant paused: {reason}"),
-                }
+        let settled = failure::settle(halt);
+        if let Some(reason) = settled.pause_tenant {
+            if let Err(e) = self
+                .tenants
+                .set_state(&ev.tenant, TenantState::CredentialsRejected, Some(&reason))
+                .await
+            {
+                tracing::error!(tenant = %ev.tenant, error = %e, "could not mark the tenant's credentials as rejected");
             }
-            Halt::Fs(FsError::RateLimited { retry_after }) => Outcome::Park {
-                after: retry_after,
-                reason: "Freshservice answered 429".into(),
-            },
-            Halt::Fs(e @ FsError::Retryable { .. }) => Outcome::Retry {
-                after: Duration::ZERO,
-                reason: e.to_string(),
-            },
-            Halt::Fs(FsError::Permanent { status, body }) => Outcome::Dead {
-                class: DeadClass::Permanent,
-                reason: format!("Freshservice refused the change ({status}): {body}"),
-            },
-            Halt::Fs(e @ FsError::Redirected { .. }) => Outcome::Dead {
-                class: DeadClass::Permanent,
-                reason: e.to_string(),
-            },
-            Halt::Fs(FsError::DuplicateEmail { body }) => Outcome::Dead {
-                class: DeadClass::Permanent,
-                reason: format!("the email is already used by another Freshservice user: {body}"),
-            },
-            Halt::Fs(FsError::NotFound) => Outcome::Retry {
-                after: Duration::ZERO,
-                reason: "Freshservice answered 404 for the requester".into(),
-            },
+            tracing::error!(tenant = %ev.tenant, %reason, "Freshservice rejected the API key; tenant paused until re-installed");
         }
+        settled.outcome
     }
 
     /// Keeps the user's sync status in step with what happened.
@@ -321,307 +255,5 @@ impl Inner {
         if let Err(e) = res {
             tracing::warn!(error = %e, "could not update the user's sync status");
         }
-    }
-}
-
-fn tenant_err(e: shared::tenant::TenantError) -> Halt {
-    match e {
-        shared::tenant::TenantError::Redis(e) => Halt::Redis(e),
-        other => Halt::Dead {
-            class: DeadClass::Tenant,
-            reason: other.to_string(),
-        },
-    }
-}
-
-fn longest_tier() -> Duration {
-    WAIT_TIERS[WAIT_TIERS.len() - 1]
-}
-
-/// One convergence in progress (lease held).
-struct Run<'a> {
-    inner: &'a Inner,
-    api: TenantApi<'a>,
-    ev: &'a ChangeEvent,
-    lease: &'a Lease,
-    desired: Desired,
-    applied: Applied,
-}
-
-impl Run<'_> {
-    fn tenant(&self) -> &str {
-        &self.ev.tenant
-    }
-
-    async fn apply(mut self) -> Result<Outcome, Halt> {
-        if let Some(rid) = self.applied.requester_id {
-            match self.apply_known(rid).await {
-                Err(Halt::Fs(FsError::NotFound)) => {
-                    // Deleted in Freshservice by hand: forget the link and
-                    // find (or make) the requester again by email.
-                    tracing::warn!(tenant = self.tenant(), user = %self.ev.id, rid, "mapped requester is gone; relinking by email");
-                    self.inner
-                        .sync
-                        .unlink(self.tenant(), &self.ev.id, rid)
-                        .await?;
-                    self.applied.requester_id = None;
-                    self.applied.snapshot = None;
-                    self.applied.active = None;
-                }
-                other => return other,
-            }
-        }
-        self.apply_unmapped().await
-    }
-
-    async fn apply_known(&self, rid: u64) -> Result<Outcome, Halt> {
-        let forget = self.inner.config.delete_mode == DeleteMode::Forget;
-        match plan::plan_known(
-            &self.desired,
-            self.applied.snapshot.as_ref(),
-            self.applied.active,
-            forget,
-        ) {
-            Known::Forget => {
-                match self.api.call(Call::forget(rid)).await {
-                    Ok(_) | Err(Halt::Fs(FsError::NotFound)) => {}
-                    Err(h) => return Err(h),
-                }
-                self.finish(None, None, false).await
-            }
-            Known::Deactivate { call } => {
-                if call {
-                    match self.api.call(Call::deactivate(rid)).await {
-                        Ok(_) | Err(Halt::Fs(FsError::NotFound)) => {}
-                        Err(h) => return Err(h),
-                    }
-                }
-                self.finish(Some(rid), self.applied.snapshot.as_ref(), false)
-                    .await
-            }
-            Known::Update {
-                reactivate,
-                changes,
-            } => {
-                if reactivate {
-                    match self.api.call(Call::reactivate(rid)).await {
-                        Ok(_) => {}
-                        // What Freshservice answers for reactivating an
-                        // active requester is undocumented (a retry after a
-                        // reactivate whose record was lost does it): if the
-                        // requester is active, the goal is met.
-                        Err(Halt::Fs(
-                            e @ (FsError::Permanent { .. } | FsError::DuplicateEmail { .. }),
-                        )) => {
-                            let now = self.api.call(Call::get(rid)).await?;
-                            let req = client::parse_requester(&now.text).map_err(Halt::Fs)?;
-                            if req.active != Some(true) {
-                                return Err(Halt::Fs(e));
-                            }
-                        }
-                        Err(h) => return Err(h),
-                    }
-                }
-                if !changes.is_empty() {
-                    self.api.call(Call::update(rid, changes)).await?;
-                }
-                self.finish(Some(rid), Some(&self.desired.body), true).await
-            }
-        }
-    }
-
-    /// No requester linked: heal by email when something was applied
-    /// before (Redis restored), otherwise create directly.
-    async fn apply_unmapped(&self) -> Result<Outcome, Halt> {
-        let healing = self.applied.version.is_some();
-        if !self.desired.active {
-            // Nothing to deactivate unless a requester exists already. Look
-            // even when nothing was applied: an earlier try may have created
-            // one and died before linking it (kill -9 between the POST and
-            // the record), and that requester must not stay active.
-            if let Some(found) = self.lookup().await? {
-                self.refuse_agent(&found)?;
-                self.link(found.id).await?;
-                if found.active != Some(false) {
-                    self.api.call(Call::deactivate(found.id)).await?;
-                }
-                return self.finish(Some(found.id), None, false).await;
-            }
-            return self.finish(None, None, false).await;
-        }
-        if healing {
-            if let Some(found) = self.lookup().await? {
-                return self.adopt(found).await;
-            }
-        }
-        self.create().await
-    }
-
-    /// POST; on `duplicate_value` (someone has the email, possibly our own
-    /// earlier create whose answer was lost) adopt the existing user.
-    async fn create(&self) -> Result<Outcome, Halt> {
-        // A new requester has nothing to clear: no nulls on create.
-        let mut body = plan::diff(None, &self.desired.body);
-        let with_external = self.external_id_allowed().await?;
-        if with_external {
-            body.insert("external_id".into(), Value::String(self.ev.id.clone()));
-        }
-        let created = match self.api.call(Call::create(body.clone())).await {
-            Err(Halt::Fs(e)) if with_external && e.is_invalid_field("external_id") => {
-                self.reject_external_id().await?;
-                body.remove("external_id");
-                self.api.call(Call::create(body)).await
-            }
-            other => other,
-        };
-        match created {
-            Ok(a) => {
-                let req = client::parse_requester(&a.text).map_err(Halt::Fs)?;
-                self.link(req.id).await?;
-                self.finish(Some(req.id), Some(&self.desired.body), true).await
-            }
-            Err(Halt::Fs(FsError::DuplicateEmail { body })) => match self.lookup().await? {
-                Some(found) => self.adopt(found).await,
-                None => Err(Halt::Fs(FsError::unreadable(format!(
-                    "Freshservice says the email is taken but no user with it was found (it may be another user's secondary email, or the lookup lags): {body}"
-                )))),
-            },
-            Err(h) => Err(h),
-        }
-    }
-
-    /// Links an existing Freshservice user found by email: reactivate if
-    /// needed, then PUT the whole desired body.
-    async fn adopt(&self, found: Requester) -> Result<Outcome, Halt> {
-        self.refuse_agent(&found)?;
-        self.link(found.id).await?;
-        if found.active == Some(false) {
-            self.api.call(Call::reactivate(found.id)).await?;
-        }
-        let mut body = self.desired.body.clone();
-        let with_external = self.external_id_allowed().await?;
-        if with_external {
-            body.insert("external_id".into(), Value::String(self.ev.id.clone()));
-        }
-        match self.api.call(Call::update(found.id, body.clone())).await {
-            Err(Halt::Fs(e)) if with_external && e.is_invalid_field("external_id") => {
-                self.reject_external_id().await?;
-                body.remove("external_id");
-                self.api.call(Call::update(found.id, body)).await?;
-            }
-            other => {
-                other?;
-            }
-        }
-        tracing::info!(tenant = self.tenant(), user = %self.ev.id, requester_id = found.id, "linked an existing requester");
-        self.finish(Some(found.id), Some(&self.desired.body), true)
-            .await
-    }
-
-    fn refuse_agent(&self, found: &Requester) -> Result<(), Halt> {
-        if found.is_agent == Some(true) {
-            return Err(Halt::Dead {
-                class: DeadClass::AgentEmail,
-                reason: format!(
-                    "email belongs to an agent: {} is Freshservice agent {}; the bridge only manages requesters",
-                    found.primary_email.as_deref().or(self.desired.email.as_deref()).unwrap_or("?"),
-                    found.id
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    /// `GET /requesters?email=…&include_agents=true`, preferring the user
-    /// whose primary email matches.
-    async fn lookup(&self) -> Result<Option<Requester>, Halt> {
-        let Some(email) = self.desired.email.as_deref() else {
-            return Ok(None);
-        };
-        let a = self.api.call(Call::find_by_email(email)).await?;
-        let list = client::parse_requesters(&a.text).map_err(Halt::Fs)?;
-        let exact = list.iter().position(|r| {
-            r.primary_email
-                .as_deref()
-                .is_some_and(|p| p.eq_ignore_ascii_case(email))
-        });
-        Ok(match exact {
-            Some(i) => list.into_iter().nth(i),
-            None => list.into_iter().next(),
-        })
-    }
-
-    async fn link(&self, rid: u64) -> Result<(), Halt> {
-        match self
-            .inner
-            .sync
-            .link(self.lease, self.tenant(), &self.ev.id, rid)
-            .await?
-        {
-            Written::Fenced => Err(Halt::LeaseLost),
-            _ => Ok(()),
-        }
-    }
-
-    async fn finish(
-        &self,
-        rid: Option<u64>,
-        snapshot: Option<&Map<String, Value>>,
-        active: bool,
-    ) -> Result<Outcome, Halt> {
-        let w = self
-            .inner
-            .sync
-            .record(
-                self.lease,
-                self.tenant(),
-                &self.ev.id,
-                self.desired.version,
-                rid,
-                snapshot,
-                active,
-                &self.desired.warnings,
-            )
-            .await?;
-        match w {
-            Written::Fenced => Err(Halt::LeaseLost),
-            Written::Stale => Ok(Outcome::Skipped("a newer version was recorded meanwhile")),
-            Written::Ok => {
-                tracing::info!(
-                    tenant = self.tenant(),
-                    user = %self.ev.id,
-                    requester_id = ?rid,
-                    version = self.desired.version,
-                    active,
-                    request_id = %self.ev.request_id,
-                    "user converged"
-                );
-                Ok(Outcome::Applied)
-            }
-        }
-    }
-
-    async fn external_id_allowed(&self) -> Result<bool, Halt> {
-        let mut r = self.inner.redis.clone();
-        let flag: Option<String> = r
-            .hget(self.inner.keys.account_flags(self.tenant()), "external_id")
-            .await?;
-        Ok(flag.as_deref() != Some("rejected"))
-    }
-
-    async fn reject_external_id(&self) -> Result<(), Halt> {
-        tracing::warn!(
-            tenant = self.tenant(),
-            "the account refuses external_id; no longer sending it"
-        );
-        let mut r = self.inner.redis.clone();
-        let _: () = r
-            .hset(
-                self.inner.keys.account_flags(self.tenant()),
-                "external_id",
-                "rejected",
-            )
-            .await?;
-        Ok(())
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 /// PUT resets this flag to false unless it is sent, so every update
-/// carries it (reference §2.2).
+/// carries it (a Freshservice fact: `docs/architecture.md` §6).
 pub const SEE_ALL_TICKETS: &str = "can_see_all_tickets_from_associated_departments";
 
 /// What the user should be in Freshservice, from the latest SCIM state.

@@ -1,0 +1,307 @@
+//! One convergence in progress, lease held: follows the steps
+//! `machine::next` decides and makes their Freshservice calls and fenced
+//! Redis writes. Links a requester the moment its id is known, so a crash
+//! before the record cannot lead to a second create (`docs/architecture.md`
+//! §3, invariant 4).
+
+use redis::AsyncCommands;
+use serde_json::{Map, Value};
+use shared::{
+    config::DeleteMode,
+    event::ChangeEvent,
+    freshservice::{client, Call, FsError, Requester},
+};
+
+use super::{
+    api::{Halt, TenantApi},
+    failure::{self, Outcome},
+    machine::{self, Found, Seen, Step},
+    plan::{self, Desired, Known},
+    record::{Applied, Written},
+    Inner,
+};
+use crate::lease::Lease;
+
+/// What a create came to.
+enum Created {
+    Done(Outcome),
+    /// Freshservice answered `duplicate_value` (someone has the email,
+    /// possibly our own earlier create whose answer was lost): the machine
+    /// looks it up next. Carries Freshservice's answer.
+    Taken(String),
+}
+
+pub(super) struct Run<'a> {
+    pub inner: &'a Inner,
+    pub api: TenantApi<'a>,
+    pub ev: &'a ChangeEvent,
+    pub lease: &'a Lease,
+    pub desired: Desired,
+    pub applied: Applied,
+}
+
+impl Run<'_> {
+    fn tenant(&self) -> &str {
+        &self.ev.tenant
+    }
+
+    pub async fn apply(mut self) -> Result<Outcome, Halt> {
+        let forget = self.inner.config.delete_mode == DeleteMode::Forget;
+        let mut seen = Seen::Start;
+        // The requester the last lookup found, for what a step needs beyond
+        // the decision (its email, for an agent's dead letter).
+        let mut last_found: Option<Requester> = None;
+        // Freshservice's `duplicate_value` answer, for the dead end's reason.
+        let mut taken = String::new();
+        loop {
+            match machine::next(&self.desired, &self.applied, forget, seen) {
+                Step::Known { rid, plan } => match self.apply_known(rid, plan).await {
+                    Err(h) if failure::is_gone(&h) => {
+                        // Deleted in Freshservice by hand: forget the link and
+                        // find (or make) the requester again by email.
+                        tracing::warn!(tenant = self.tenant(), user = %self.ev.id, rid, "mapped requester is gone; relinking by email");
+                        self.inner
+                            .sync
+                            .unlink(self.tenant(), &self.ev.id, rid)
+                            .await?;
+                        self.applied.requester_id = None;
+                        self.applied.snapshot = None;
+                        self.applied.active = None;
+                    }
+                    other => return other,
+                },
+                Step::Lookup => {
+                    last_found = self.lookup().await?;
+                    seen = machine::looked_up(seen, last_found.as_ref().map(Found::from));
+                }
+                Step::Create => match self.create().await? {
+                    Created::Done(outcome) => return Ok(outcome),
+                    Created::Taken(body) => {
+                        taken = body;
+                        seen = Seen::Taken;
+                    }
+                },
+                Step::Adopt { rid, reactivate } => return self.adopt(rid, reactivate).await,
+                Step::DeactivateFound { rid, call } => {
+                    self.link(rid).await?;
+                    if call {
+                        self.api.call(Call::deactivate(rid)).await?;
+                    }
+                    return self.finish(Some(rid), None, false).await;
+                }
+                Step::RecordAbsent => return self.finish(None, None, false).await,
+                Step::RefuseAgent { rid } => {
+                    let email = last_found
+                        .as_ref()
+                        .and_then(|f| f.primary_email.as_deref())
+                        .or(self.desired.email.as_deref())
+                        .unwrap_or("?");
+                    return Err(failure::agent_email(rid, email));
+                }
+                Step::TakenButNotFound => {
+                    return Err(Halt::Fs(FsError::unreadable(format!(
+                        "Freshservice says the email is taken but no user with it was found (it may be another user's secondary email, or the lookup lags): {}",
+                        taken
+                    ))))
+                }
+            }
+        }
+    }
+
+    async fn apply_known(&self, rid: u64, plan: Known) -> Result<Outcome, Halt> {
+        match plan {
+            Known::Forget => {
+                match self.api.call(Call::forget(rid)).await {
+                    Ok(_) => {}
+                    Err(h) if failure::is_gone(&h) => {}
+                    Err(h) => return Err(h),
+                }
+                self.finish(None, None, false).await
+            }
+            Known::Deactivate { call } => {
+                if call {
+                    match self.api.call(Call::deactivate(rid)).await {
+                        Ok(_) => {}
+                        Err(h) if failure::is_gone(&h) => {}
+                        Err(h) => return Err(h),
+                    }
+                }
+                self.finish(Some(rid), self.applied.snapshot.as_ref(), false)
+                    .await
+            }
+            Known::Update {
+                reactivate,
+                changes,
+            } => {
+                if reactivate {
+                    match self.api.call(Call::reactivate(rid)).await {
+                        Ok(_) => {}
+                        // A retry after a reactivate whose record was lost
+                        // reactivates an active requester: if it is active,
+                        // the goal is met.
+                        Err(Halt::Fs(e)) if failure::maybe_already_active(&e) => {
+                            let now = self.api.call(Call::get(rid)).await?;
+                            let req = client::parse_requester(&now.text).map_err(Halt::Fs)?;
+                            if req.active != Some(true) {
+                                return Err(Halt::Fs(e));
+                            }
+                        }
+                        Err(h) => return Err(h),
+                    }
+                }
+                if !changes.is_empty() {
+                    self.api.call(Call::update(rid, changes)).await?;
+                }
+                self.finish(Some(rid), Some(&self.desired.body), true).await
+            }
+        }
+    }
+
+    /// POST, linking and recording what it made.
+    async fn create(&self) -> Result<Created, Halt> {
+        // A new requester has nothing to clear: no nulls on create.
+        let mut body = plan::diff(None, &self.desired.body);
+        let with_external = self.external_id_allowed().await?;
+        if with_external {
+            body.insert("external_id".into(), Value::String(self.ev.id.clone()));
+        }
+        let created = match self.api.call(Call::create(body.clone())).await {
+            Err(h) if failure::external_id_refused(&h, with_external) => {
+                self.reject_external_id().await?;
+                body.remove("external_id");
+                self.api.call(Call::create(body)).await
+            }
+            other => other,
+        };
+        match created {
+            Ok(a) => {
+                let req = client::parse_requester(&a.text).map_err(Halt::Fs)?;
+                self.link(req.id).await?;
+                self.finish(Some(req.id), Some(&self.desired.body), true)
+                    .await
+                    .map(Created::Done)
+            }
+            Err(Halt::Fs(FsError::DuplicateEmail { body })) => Ok(Created::Taken(body)),
+            Err(h) => Err(h),
+        }
+    }
+
+    /// Links an existing Freshservice user found by email: reactivate if
+    /// needed, then PUT the whole desired body.
+    async fn adopt(&self, rid: u64, reactivate: bool) -> Result<Outcome, Halt> {
+        self.link(rid).await?;
+        if reactivate {
+            self.api.call(Call::reactivate(rid)).await?;
+        }
+        let mut body = self.desired.body.clone();
+        let with_external = self.external_id_allowed().await?;
+        if with_external {
+            body.insert("external_id".into(), Value::String(self.ev.id.clone()));
+        }
+        match self.api.call(Call::update(rid, body.clone())).await {
+            Err(h) if failure::external_id_refused(&h, with_external) => {
+                self.reject_external_id().await?;
+                body.remove("external_id");
+                self.api.call(Call::update(rid, body)).await?;
+            }
+            other => {
+                other?;
+            }
+        }
+        tracing::info!(tenant = self.tenant(), user = %self.ev.id, requester_id = rid, "linked an existing requester");
+        self.finish(Some(rid), Some(&self.desired.body), true).await
+    }
+
+    /// `GET /requesters?email=…&include_agents=true`, preferring the user
+    /// whose primary email matches. No email, no call: nobody to find.
+    async fn lookup(&self) -> Result<Option<Requester>, Halt> {
+        let Some(email) = self.desired.email.as_deref() else {
+            return Ok(None);
+        };
+        let a = self.api.call(Call::find_by_email(email)).await?;
+        let list = client::parse_requesters(&a.text).map_err(Halt::Fs)?;
+        let exact = list.iter().position(|r| {
+            r.primary_email
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(email))
+        });
+        Ok(match exact {
+            Some(i) => list.into_iter().nth(i),
+            None => list.into_iter().next(),
+        })
+    }
+
+    async fn link(&self, rid: u64) -> Result<(), Halt> {
+        match self
+            .inner
+            .sync
+            .link(self.lease, self.tenant(), &self.ev.id, rid)
+            .await?
+        {
+            Written::Fenced => Err(Halt::LeaseLost),
+            _ => Ok(()),
+        }
+    }
+
+    async fn finish(
+        &self,
+        rid: Option<u64>,
+        snapshot: Option<&Map<String, Value>>,
+        active: bool,
+    ) -> Result<Outcome, Halt> {
+        let w = self
+            .inner
+            .sync
+            .record(
+                self.lease,
+                self.tenant(),
+                &self.ev.id,
+                self.desired.version,
+                rid,
+                snapshot,
+                active,
+                &self.desired.warnings,
+            )
+            .await?;
+        match w {
+            Written::Fenced => Err(Halt::LeaseLost),
+            Written::Stale => Ok(Outcome::Skipped("a newer version was recorded meanwhile")),
+            Written::Ok => {
+                tracing::info!(
+                    tenant = self.tenant(),
+                    user = %self.ev.id,
+                    requester_id = ?rid,
+                    version = self.desired.version,
+                    active,
+                    request_id = %self.ev.request_id,
+                    "user converged"
+                );
+                Ok(Outcome::Applied)
+            }
+        }
+    }
+
+    async fn external_id_allowed(&self) -> Result<bool, Halt> {
+        let mut r = self.inner.redis.clone();
+        let flag: Option<String> = r
+            .hget(self.inner.keys.account_flags(self.tenant()), "external_id")
+            .await?;
+        Ok(flag.as_deref() != Some("rejected"))
+    }
+
+    async fn reject_external_id(&self) -> Result<(), Halt> {
+        tracing::warn!(
+            tenant = self.tenant(),
+            "the account refuses external_id; no longer sending it"
+        );
+        let mut r = self.inner.redis.clone();
+        let _: () = r
+            .hset(
+                self.inner.keys.account_flags(self.tenant()),
+                "external_id",
+                "rejected",
+            )
+            .await?;
+        Ok(())
+    }
+}
