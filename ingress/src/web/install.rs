@@ -16,7 +16,7 @@ use shared::{queue::PublishError, tenant::normalize_domain};
 
 use std::sync::Arc;
 
-use super::{error::WebError, layout, session, Web};
+use super::{error::WebError, session, views, Web};
 use crate::{
     account::Accounts,
     guard::{ClientIp, Guard},
@@ -135,12 +135,12 @@ pub async fn form(
     match install(&state, &guard, &accounts, ip, &req).await {
         Ok(out) => (
             StatusCode::CREATED,
-            layout::install_page(&state.scim_base(), Some(&out), None, &req.domain),
+            views::install::page(&state.scim_base(), Some(&out), None, &req.domain),
         )
             .into_response(),
         Err(e) => (
             e.status(),
-            layout::install_page(
+            views::install::page(
                 &state.scim_base(),
                 None,
                 Some((&e.to_string(), e.code())),
@@ -162,7 +162,7 @@ pub struct InstallForm {
 
 /// `GET /`: the install page.
 pub async fn page(State(state): State<Backend>) -> Response {
-    layout::install_page(&state.scim_base(), None, None, "").into_response()
+    views::install::page(&state.scim_base(), None, None, "").into_response()
 }
 
 /// `DELETE /api/install` with `Authorization: Bearer <token>`: removes the

@@ -5,8 +5,9 @@
 //!
 //! Pages are server-rendered HTML (maud, escaped by construction) with one
 //! small script for copy buttons, the install form and self-refresh. The
-//! JSON API (`/api/install`) has one error type, [`error::WebError`], with
-//! one mapping to HTTP. Secrets (bearer token, API key) appear on a page
+//! handlers here gather what a page shows; `views` renders it, one module
+//! per page. The JSON API (`/api/install`) has one error type,
+//! [`error::WebError`], with one mapping to HTTP. Secrets (bearer token, API key) appear on a page
 //! only once, in the install answer, and never in a log or an error.
 
 pub mod assets;
@@ -14,11 +15,11 @@ pub mod config;
 pub mod deadletters;
 pub mod error;
 pub mod install;
-pub mod layout;
 pub mod origin;
 pub mod session;
 pub mod settings;
 pub mod status;
+mod views;
 
 use std::sync::Arc;
 

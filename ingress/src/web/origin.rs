@@ -21,7 +21,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::layout;
+use super::views;
 use crate::state::AppState;
 
 /// The request came from our own pages (or not from a browser at all).
@@ -35,7 +35,7 @@ impl IntoResponse for CrossOrigin {
     fn into_response(self) -> Response {
         (
             StatusCode::FORBIDDEN,
-            layout::message_page(
+            views::message::page(
                 "Sign-in refused",
                 "This sign-in form was sent from another site. Open the sign-in page of this bridge yourself and sign in there. Nothing was changed.",
             ),

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use shared::{crypto, keys::Keys, records::session::Session, tenant::Tenant};
 use subtle::ConstantTimeEq;
 
-use super::{error::WebError, layout, origin::SameOrigin, Web};
+use super::{error::WebError, origin::SameOrigin, views, Web};
 use crate::{
     guard::{ClientIp, Guard},
     state::{AppState, Backend},
@@ -104,7 +104,7 @@ impl IntoResponse for CsrfRejected {
     fn into_response(self) -> Response {
         (
             StatusCode::FORBIDDEN,
-            layout::message_page(
+            views::message::page(
                 "Form expired",
                 "This form was not sent from the current page (or your session changed). Go back, reload the page and submit again. Nothing was changed.",
             ),
@@ -163,7 +163,7 @@ pub struct NextQuery {
 
 pub async fn signin_page(Query(q): Query<NextQuery>) -> Response {
     let next = safe_next(q.next.as_deref().unwrap_or("/settings"));
-    layout::signin_page(next, None).into_response()
+    views::signin::page(next, None).into_response()
 }
 
 #[derive(Deserialize)]
@@ -196,7 +196,7 @@ pub async fn signin(
     let next = safe_next(&f.next);
     let too_many = |wait| {
         let e = WebError::TooManyAttempts(wait);
-        (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response()
+        (e.status(), views::signin::page(next, Some(&e.to_string()))).into_response()
     };
     let by_token = !f.token.trim().is_empty();
     if !by_token {
@@ -212,7 +212,7 @@ pub async fn signin(
                 r.headers_mut().insert(header::SET_COOKIE, cookie);
                 r
             }
-            Err(e) => (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response(),
+            Err(e) => (e.status(), views::signin::page(next, Some(&e.to_string()))).into_response(),
         },
         Ok(None) => {
             if by_token {
@@ -230,11 +230,11 @@ pub async fn signin(
             };
             (
                 StatusCode::UNAUTHORIZED,
-                layout::signin_page(next, Some(msg)),
+                views::signin::page(next, Some(msg)),
             )
                 .into_response()
         }
-        Err(e) => (e.status(), layout::signin_page(next, Some(&e.to_string()))).into_response(),
+        Err(e) => (e.status(), views::signin::page(next, Some(&e.to_string()))).into_response(),
     }
 }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::error::FsCheckError;
 use std::sync::Arc;
 
-use super::{error::WebError, install, layout, session, session::SignedIn, Web};
+use super::{error::WebError, install, session, session::SignedIn, views, Web};
 use crate::{
     account::Accounts,
     guard::{ClientIp, Guard},
@@ -52,7 +52,7 @@ async fn render(
         .unwrap_or(web.config().default_rate_limit);
     (
         status,
-        layout::settings_page(
+        views::settings::page(
             t,
             &fields,
             budget,
@@ -227,7 +227,7 @@ pub async fn uninstall(
     let mut r = match install::uninstall(&state, &web, &signed.tenant.id).await {
         Ok(()) => (
             StatusCode::OK,
-            layout::message_page(
+            views::message::page(
                 "Uninstalled",
                 "The bridge forgot this Freshservice account: its token no longer works, and its users' SCIM state and queued changes are gone. Requesters already in Freshservice stay as they are. Turn off provisioning in Okta's app too.",
             ),
@@ -235,7 +235,7 @@ pub async fn uninstall(
             .into_response(),
         // Uninstalled all the same: there is no settings page to go back to.
         Err(e @ WebError::UninstalledBrokerPending { .. }) => {
-            (e.status(), layout::message_page("Uninstalled", &e.to_string())).into_response()
+            (e.status(), views::message::page("Uninstalled", &e.to_string())).into_response()
         }
         Err(e) => {
             return render(

@@ -23,7 +23,7 @@ use shared::{
     tenant::{Tenant, TenantState},
 };
 
-use super::{deadletters::Letter, error::WebError, layout, session::SignedIn, Web};
+use super::{deadletters::Letter, error::WebError, session::SignedIn, views, Web};
 use crate::state::Backend;
 
 /// Counts of the tenant's users by sync outcome.
@@ -237,10 +237,10 @@ pub async fn page(
     Query(query): Query<StatusQuery>,
 ) -> Response {
     match view(&state, &web, signed.tenant.clone(), query).await {
-        Ok(v) => layout::status_page(&v, &signed.csrf, web.config().status_refresh).into_response(),
+        Ok(v) => views::status::page(&v, &signed.csrf, web.config().status_refresh).into_response(),
         Err(e) => (
             e.status(),
-            layout::message_page("Status unavailable", &e.to_string()),
+            views::message::page("Status unavailable", &e.to_string()),
         )
             .into_response(),
     }
@@ -329,7 +329,7 @@ pub async fn replay(
             tracing::warn!(error = %e, "replay failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                layout::message_page(
+                views::message::page(
                     "Replay failed",
                     "The message broker could not take the change right now; nothing was lost. Go back and press Replay again in a minute.",
                 ),
