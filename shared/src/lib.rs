@@ -13,12 +13,15 @@ pub mod config;
 pub mod crypto;
 pub mod event;
 pub mod freshservice;
-pub mod identity;
 pub mod keys;
-pub mod mapping;
 pub mod queue;
 pub mod records;
 pub mod redis_conn;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tenant;
+
+// The pure rules live in their own crate (no broker, Redis or HTTP in its
+// build); these keep their `shared::` paths.
+pub use mapping;
+pub use mapping::identity;

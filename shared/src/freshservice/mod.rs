@@ -22,12 +22,14 @@
 pub mod budget;
 pub mod client;
 pub mod error;
-pub mod fields;
 
 pub use budget::{Budget, Grant, LeaseRef, Sizing};
 pub use client::{http_client, Answer, Call, FsClient, Requester, Sent};
 pub use error::{FsError, Transient};
-pub use fields::{Choice, RequesterField};
+/// The one reading of `GET /requester_fields` lives in the pure `mapping`
+/// crate, which the mapping builds on; this keeps its old path.
+pub use mapping::requester_fields as fields;
+pub use mapping::requester_fields::{Choice, RequesterField};
 
 /// `FRESHSERVICE_URL_TEMPLATE`: a tenant's base URL with `{domain}` standing
 /// for its subdomain (`https://{domain}.freshservice.com`). The only place a
