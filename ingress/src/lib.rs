@@ -30,6 +30,7 @@
 
 pub mod account;
 pub mod app;
+pub mod config;
 pub mod guard;
 pub mod http;
 pub mod outbox;

@@ -4,6 +4,7 @@
 //! (`shared/src/freshservice/`).
 
 pub mod cli;
+pub mod config;
 pub mod consume;
 pub mod converge;
 pub mod deadletter;

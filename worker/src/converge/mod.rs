@@ -10,10 +10,10 @@ pub mod record;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use crate::config::{DeleteMode, WorkerConfig};
 use redis::{aio::ConnectionManager, AsyncCommands};
 use serde_json::{Map, Value};
 use shared::{
-    config::{DeleteMode, WorkerConfig},
     event::{ChangeEvent, DeadClass, ResourceKind},
     freshservice::{client, Budget, Call, FsClient, FsError, Requester},
     keys::Keys,
