@@ -5,6 +5,8 @@
 //! Layout:
 //! - [`server`] starts the ingress: connects Redis and the broker, builds
 //!   the state, serves, runs the outbox sweeper, shuts down on a signal.
+//! - [`config`] is its settings, one typed [`config::IngressConfig`] read
+//!   from the environment (what both services read is `shared::config`'s).
 //! - [`serve`] is the HTTP accept loop (header and idle timeouts, the
 //!   connection cap, graceful shutdown).
 //! - [`state`] is the one [`state::AppState`], made of typed parts that
@@ -28,16 +30,19 @@
 //!   [`store`] keeps users in Redis; [`outbox`] publishes change events
 //!   and sweeps the ones left unpublished.
 
-pub mod account;
-pub mod app;
+mod account;
+mod app;
 pub mod config;
-pub mod guard;
+mod guard;
+// No other crate uses `http` or `web`; they stay `pub` only until the dead
+// code private modules would flag is gone (`Deadline::remaining`, two
+// unread `UserStatus` fields).
 pub mod http;
-pub mod outbox;
+mod outbox;
 pub mod scim;
-pub mod serve;
+mod serve;
 pub mod server;
-pub mod state;
+mod state;
 pub mod store;
-pub mod token_cache;
+mod token_cache;
 pub mod web;
