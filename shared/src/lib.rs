@@ -1,10 +1,14 @@
-//! Code both bridge services share: configuration, the change event that
-//! travels on RabbitMQ, how userNames and emails are compared
-//! ([`identity`]), the Redis key scheme, the queue topology and
-//! publisher, the tenant registry with its secrets, the records the two
-//! services share through Redis ([`records`]), the SCIM → Freshservice
-//! field mapping, and the Freshservice API client with the tenant's API
-//! budget ([`freshservice`]).
+//! Code both bridge services share: the configuration both read
+//! ([`config`]; each service reads its own settings with its readers), the
+//! change event that travels on RabbitMQ, the Redis key scheme, the queue
+//! topology and publisher, the tenant registry with its secrets, the
+//! records the two services share through Redis ([`records`]), and the
+//! Freshservice API client with the tenant's API budget
+//! ([`freshservice`]).
+//!
+//! The SCIM → Freshservice field mapping and how userNames and emails are
+//! compared are the pure `mapping` crate (`shared/mapping/`), re-exported
+//! here as [`mapping`] and [`identity`].
 //!
 //! The only HTTP here is the Freshservice client; the ingress and the
 //! worker own their other edges.

@@ -3,7 +3,8 @@
 //! HTTP client every call goes out on ([`http_client`]: one user agent,
 //! redirects never followed), the calls and their classified failures
 //! ([`FsClient`], [`FsError`]), the one reading of
-//! `GET /api/v2/requester_fields` ([`fields`]), and the tenant's API budget
+//! `GET /api/v2/requester_fields` ([`fields`], kept in the pure `mapping`
+//! crate beside the mapping that reads it), and the tenant's API budget
 //! shared through Redis ([`budget`]).
 //!
 //! The worker sends every convergence call through it
