@@ -7,27 +7,27 @@
 //!   the state, serves, runs the outbox sweeper, shuts down on a signal.
 //! - [`config`] is its settings, one typed [`config::IngressConfig`] read
 //!   from the environment (what both services read is `shared::config`'s).
-//! - [`serve`] is the HTTP accept loop (header and idle timeouts, the
+//! - `serve` is the HTTP accept loop (header and idle timeouts, the
 //!   connection cap, graceful shutdown).
-//! - [`state`] is the one [`state::AppState`], made of typed parts that
+//! - `state` is the one `state::AppState`, made of typed parts that
 //!   handlers extract with `State<Part>` (`FromRef`): the `Backend`
 //!   (configuration, stores, outbox), the `Guard`, the admin pages' `Web`
 //!   and the Freshservice `Accounts`.
-//! - [`app`] builds the router: the two route sets below, side by side,
+//! - `app` builds the router: the two route sets below, side by side,
 //!   under the request id and tracing layers.
 //! - [`http`] is the SCIM side: `/scim/v2` routes, their extractors (bearer
 //!   token, body, deadline) and the health checks.
 //! - [`web`] is the admin side: install, sign-in, settings and status
 //!   pages. `http` and `web` never import each other; what both need lives
 //!   in the modules beside them:
-//!   - [`guard`]: the client address and the brute-force limiter that
+//!   - `guard`: the client address and the brute-force limiter that
 //!     counts failed secrets (SCIM bearer tokens, sign-ins, installs);
-//!   - [`account`]: calls to a tenant's Freshservice account (install
+//!   - `account`: calls to a tenant's Freshservice account (install
 //!     check, settings page, custom fields in `/Schemas`);
-//!   - [`token_cache`]: recently validated bearer tokens (SCIM reads it,
+//!   - `token_cache`: recently validated bearer tokens (SCIM reads it,
 //!     install and uninstall forget a tenant's).
 //! - [`scim`] is the SCIM model (resources, filters, patches, errors);
-//!   [`store`] keeps users in Redis; [`outbox`] publishes change events
+//!   [`store`] keeps users in Redis; `outbox` publishes change events
 //!   and sweeps the ones left unpublished.
 
 mod account;

@@ -4,7 +4,7 @@
 //! (`shared/src/freshservice/`).
 //!
 //! Its settings are [`config::WorkerConfig`], read from the environment
-//! (what both services read is `shared::config`'s). [`consume`] (queues and
+//! (what both services read is `shared::config`'s). `consume` (queues and
 //! acks) is the only module no other crate needs.
 
 pub mod cli;
