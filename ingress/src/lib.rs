@@ -5,42 +5,48 @@
 //! Layout:
 //! - [`server`] starts the ingress: connects Redis and the broker, builds
 //!   the state, serves, runs the outbox sweeper, shuts down on a signal.
-//! - [`serve`] is the HTTP accept loop (header and idle timeouts, the
+//! - [`config`] is its settings, one typed [`config::IngressConfig`] read
+//!   from the environment (what both services read is `shared::config`'s).
+//! - `serve` is the HTTP accept loop (header and idle timeouts, the
 //!   connection cap, graceful shutdown).
-//! - [`state`] is the one [`state::AppState`], made of typed parts that
+//! - `state` is the one `state::AppState`, made of typed parts that
 //!   handlers extract with `State<Part>` (`FromRef`): the `Backend`
 //!   (configuration, stores, outbox), the `Guard`, the admin pages' `Web`
 //!   and the Freshservice `Accounts`.
-//! - [`app`] builds the router: the two route sets below, side by side,
+//! - `app` builds the router: the two route sets below, side by side,
 //!   under the request id and tracing layers.
 //! - [`http`] is the SCIM side: `/scim/v2` routes, their extractors (bearer
 //!   token, body, deadline) and the health checks.
 //! - [`web`] is the admin side: install, sign-in, settings and status
 //!   pages. `http` and `web` never import each other; what both need lives
 //!   in the modules beside them:
-//!   - [`guard`]: the client address and the brute-force limiter that
+//!   - `guard`: the client address and the brute-force limiter that
 //!     counts failed secrets (SCIM bearer tokens, sign-ins, installs);
-//!   - [`account`]: calls to a tenant's Freshservice account (install
+//!   - `account`: calls to a tenant's Freshservice account (install
 //!     check, settings page, custom fields in `/Schemas`);
-//!   - [`token_cache`]: recently validated bearer tokens (SCIM reads it,
+//!   - `token_cache`: recently validated bearer tokens (SCIM reads it,
 //!     install and uninstall forget a tenant's).
-//! - [`users`] is the users service: the read and write paths of
+//! - `users` is the users service: the read and write paths of
 //!   `/Users` (query planning, optimistic updates, publish or undo) with
 //!   no HTTP in them; `http::users` only translates.
 //! - [`scim`] is the SCIM model (resources, filters, patches, errors);
-//!   [`store`] keeps users in Redis; [`outbox`] publishes change events
+//!   [`store`] keeps users in Redis; `outbox` publishes change events
 //!   and sweeps the ones left unpublished.
 
-pub mod account;
-pub mod app;
-pub mod guard;
+mod account;
+mod app;
+pub mod config;
+mod guard;
+// No other crate uses `http` or `web`; they stay `pub` only until the dead
+// code private modules would flag is gone (`Deadline::remaining`, two
+// unread `UserStatus` fields).
 pub mod http;
-pub mod outbox;
+mod outbox;
 pub mod scim;
-pub mod serve;
+mod serve;
 pub mod server;
-pub mod state;
+mod state;
 pub mod store;
-pub mod token_cache;
-pub mod users;
+mod token_cache;
+mod users;
 pub mod web;

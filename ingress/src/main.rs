@@ -2,7 +2,8 @@
 //! add` installs a tenant from the command line and prints its token.
 
 use clap::{Parser, Subcommand};
-use shared::{config::IngressConfig, keys::Keys, tenant::TenantStore};
+use ingress::config::IngressConfig;
+use shared::{keys::Keys, tenant::TenantStore};
 
 #[derive(Parser)]
 #[command(

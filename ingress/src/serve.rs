@@ -3,7 +3,7 @@
 //! sockets (slowloris) used up the process's file descriptors and even
 //! `/healthz` stopped answering. This loop serves the same router through
 //! hyper's HTTP/1 connection with all three (`HttpConfig` in
-//! `shared/src/config.rs`, README "Configuration"), keeps `ConnectInfo` for
+//! `ingress/src/config.rs`, README "Configuration"), keeps `ConnectInfo` for
 //! the handlers (the brute-force limiter keys on the client address), and
 //! shuts down gracefully.
 
@@ -18,13 +18,13 @@ use std::{
     time::Duration,
 };
 
+use crate::config::HttpConfig;
 use axum::{extract::ConnectInfo, Router};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
-use shared::config::HttpConfig;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},

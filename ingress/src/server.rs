@@ -5,13 +5,12 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use shared::{
-    config::IngressConfig, keys::Keys, queue::Publisher, queue::Topology, tenant::TenantStore,
-};
+use shared::{keys::Keys, queue::Publisher, queue::Topology, tenant::TenantStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     app::router,
+    config::IngressConfig,
     outbox::Outbox,
     serve::ConnectionStats,
     state::{AppState, Backend},

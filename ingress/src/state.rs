@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use shared::{config::IngressConfig, tenant::TenantStore};
+use shared::tenant::TenantStore;
+
+use crate::config::IngressConfig;
 
 use crate::{
     account::Accounts, guard::Guard, outbox::Outbox, store::UserStore, token_cache::TokenCache,

@@ -2,9 +2,10 @@
 //! `worker run` (the default) consumes change events; `worker dlq
 //! list|replay|purge` looks after the dead-letter queue.
 
+use crate::config::WorkerConfig;
 use crate::deadletter::{self, Selector};
 use clap::{Args, Parser, Subcommand};
-use shared::{config::WorkerConfig, queue::Topology};
+use shared::queue::Topology;
 
 #[derive(Parser)]
 #[command(

@@ -24,6 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::config::WorkerConfig;
 use futures_util::StreamExt;
 use lapin::{
     message::Delivery,
@@ -35,7 +36,6 @@ use lapin::{
     Channel, Connection, ConnectionProperties,
 };
 use shared::{
-    config::WorkerConfig,
     event::{ChangeEvent, DeadClass, DeadLetter},
     queue::{Publisher, Topology},
     tenant::TenantStore,

@@ -10,11 +10,11 @@ use std::{
     },
 };
 
+use crate::config::WorkerConfig;
 use anyhow::Context;
 use axum::{extract::State, http::StatusCode, routing::get, Router};
 use redis::aio::ConnectionManager;
 use shared::{
-    config::WorkerConfig,
     keys::Keys,
     queue::{Publisher, Topology},
     tenant::TenantStore,

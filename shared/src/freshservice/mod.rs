@@ -3,7 +3,8 @@
 //! HTTP client every call goes out on ([`http_client`]: one user agent,
 //! redirects never followed), the calls and their classified failures
 //! ([`FsClient`], [`FsError`]), the one reading of
-//! `GET /api/v2/requester_fields` ([`fields`]), and the tenant's API budget
+//! `GET /api/v2/requester_fields` ([`fields`], kept in the pure `mapping`
+//! crate beside the mapping that reads it), and the tenant's API budget
 //! shared through Redis ([`budget`]).
 //!
 //! The worker sends every convergence call through it
@@ -22,12 +23,14 @@
 pub mod budget;
 pub mod client;
 pub mod error;
-pub mod fields;
 
 pub use budget::{Budget, Grant, LeaseRef, Sizing};
 pub use client::{http_client, Answer, Call, FsClient, Requester, Sent};
 pub use error::{FsError, Transient};
-pub use fields::{Choice, RequesterField};
+/// The one reading of `GET /requester_fields` lives in the pure `mapping`
+/// crate, which the mapping builds on; this keeps its old path.
+pub use mapping::requester_fields as fields;
+pub use mapping::requester_fields::{Choice, RequesterField};
 
 /// `FRESHSERVICE_URL_TEMPLATE`: a tenant's base URL with `{domain}` standing
 /// for its subdomain (`https://{domain}.freshservice.com`). The only place a

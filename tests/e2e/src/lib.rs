@@ -231,7 +231,7 @@ impl Stack {
                 .filter(|(k, _)| k.starts_with("WEB_") || k == "INSTALL_CHECK_TIMEOUT_MS"),
         );
         ingress_env.extend(opts.ingress_env.clone());
-        let icfg = shared::config::IngressConfig::from_source(&ingress_env)?;
+        let icfg = ingress::config::IngressConfig::from_source(&ingress_env)?;
         let ingress = ingress::server::start(icfg).await?;
         let scim_base = format!("http://{}/scim/v2", ingress.addr);
 
@@ -276,7 +276,7 @@ impl Stack {
 
     /// Starts one more worker in this process.
     pub async fn add_worker(&mut self) -> anyhow::Result<()> {
-        let wcfg = shared::config::WorkerConfig::from_source(&self.env)?;
+        let wcfg = worker::config::WorkerConfig::from_source(&self.env)?;
         self.workers.push(worker::server::start(wcfg).await?);
         Ok(())
     }

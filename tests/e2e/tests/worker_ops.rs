@@ -17,7 +17,7 @@ async fn health_readiness_metrics_and_graceful_stop() -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
-    let cfg = shared::config::WorkerConfig::from_source(stack.env())?;
+    let cfg = worker::config::WorkerConfig::from_source(stack.env())?;
     let started = worker::server::start_full(cfg).await?;
     let base = format!("http://{}", started.metrics_addr);
     let health = stack.http.get(format!("{base}/healthz")).send().await?;

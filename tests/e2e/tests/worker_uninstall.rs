@@ -25,7 +25,7 @@ async fn store(s: &Stack) -> anyhow::Result<TenantStore> {
 
 /// A worker in this process whose consumer counters the test can read.
 async fn start_worker(s: &Stack) -> anyhow::Result<Started> {
-    let cfg = shared::config::WorkerConfig::from_source(s.env())?;
+    let cfg = worker::config::WorkerConfig::from_source(s.env())?;
     worker::server::start_full(cfg).await
 }
 

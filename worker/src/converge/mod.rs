@@ -23,10 +23,10 @@ mod run;
 
 use std::{collections::HashMap, sync::Arc};
 
+use crate::config::WorkerConfig;
 use redis::{aio::ConnectionManager, AsyncCommands};
 use serde_json::Value;
 use shared::{
-    config::WorkerConfig,
     event::{ChangeEvent, DeadClass, ResourceKind},
     freshservice::{client, Budget, Call, FsClient},
     keys::Keys,

@@ -7,10 +7,11 @@
 use redis::AsyncCommands;
 use serde_json::{Map, Value};
 use shared::{
-    config::DeleteMode,
     event::ChangeEvent,
     freshservice::{client, Call, FsError, Requester},
 };
+
+use crate::config::DeleteMode;
 
 use super::{
     api::{Halt, TenantApi},

@@ -1,5 +1,6 @@
 //! Okta `locale` (`en_US`, `pt-BR`, …) → one of the account's `language`
-//! codes, following reference §7 steps 1–5.
+//! codes (Freshservice's own codes, `docs/architecture.md` §6), by the steps
+//! listed on [`locale_to_language`].
 
 /// The account's language code for a locale, spelled as the account spells
 /// it, or `None` when nothing fits (the caller leaves `language` out).
@@ -74,7 +75,7 @@ fn find(code: &str, choices: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::fields::DEFAULT_LANGUAGES;
+    use crate::fields::DEFAULT_LANGUAGES;
 
     fn reference() -> Vec<String> {
         DEFAULT_LANGUAGES.iter().map(|s| (*s).to_owned()).collect()

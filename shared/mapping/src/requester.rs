@@ -22,11 +22,12 @@ use super::locale::locale_to_language;
 use super::timezone::map_time_zone;
 
 /// Always sent as `false`: a PUT without it resets it to `false` anyway
-/// (reference §2.2), and the bridge never grants department-wide visibility.
+/// (`docs/architecture.md` §6), and the bridge never grants
+/// department-wide visibility.
 pub const CAN_SEE_DEPARTMENT_TICKETS: &str = "can_see_all_tickets_from_associated_departments";
 
 /// Every key [`to_requester`] can produce; all are writable requester
-/// attributes (reference §2.2). Nothing else is ever sent.
+/// attributes (`docs/architecture.md` §6). Nothing else is ever sent.
 pub const PRODUCED_FIELDS: &[&str] = &[
     "first_name",
     "last_name",
@@ -166,7 +167,7 @@ pub fn primary_email(user: &Value) -> Option<String> {
 }
 
 /// The other emails, without the primary and without duplicates (compared
-/// as the ingress indexes them: `shared/src/identity.rs`), in Okta's order.
+/// as the ingress indexes them: [`crate::identity`]), in Okta's order.
 fn secondary_emails(user: &Value, primary: Option<&str>) -> Vec<String> {
     let mut seen: std::collections::HashSet<String> =
         primary.map(crate::identity::fold).into_iter().collect();
@@ -216,7 +217,8 @@ pub(crate) fn first_name(user: &Value, email: Option<&str>) -> Option<(String, O
 }
 
 /// The phone number of one type (case-insensitive); among several, the
-/// primary one, else the first. Numbers are sent as strings (reference §2.2).
+/// primary one, else the first. Numbers are sent as strings
+/// (`docs/architecture.md` §6).
 fn phone(user: &Value, kind: &str) -> Option<String> {
     let list = user.get("phoneNumbers")?.as_array()?;
     let of_kind: Vec<&Value> = list
@@ -281,7 +283,7 @@ fn missing_required(body: &Map<String, Value>, fields: &AccountFields) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::fields::{CustomField, CustomKind};
+    use crate::fields::{CustomField, CustomKind};
     use serde_json::json;
 
     fn fields() -> AccountFields {

@@ -1,7 +1,13 @@
-//! SCIM User → Freshservice requester field mapping (DESIGN.md's table).
+//! SCIM User → Freshservice requester field mapping (DESIGN.md's table),
+//! with the two pure readings it rests on: the one parser of
+//! `GET /api/v2/requester_fields` ([`requester_fields`]) and when two
+//! userNames or emails are one person ([`identity`]).
 //!
-//! Pure functions: no I/O. The worker feeds them the user's desired SCIM
-//! state and the account's requester fields, and sends what comes out:
+//! A crate of its own so that it stays pure: no I/O, and none of the
+//! broker, Redis, HTTP or crypto crates in its build (`shared` re-exports
+//! it as `shared::mapping`, its two readings as `shared::identity` and
+//! `shared::freshservice::fields`). The worker feeds it the user's desired
+//! SCIM state and the account's requester fields, and sends what comes out:
 //!
 //! 1. [`AccountFields::from_requester_fields`] reads `GET /requester_fields`
 //!    once per account (cache it; [`AccountFields::fallback`] if it fails).
@@ -15,8 +21,10 @@ pub mod custom;
 pub mod diff;
 pub mod error;
 pub mod fields;
+pub mod identity;
 pub mod locale;
 pub mod requester;
+pub mod requester_fields;
 pub mod timezone;
 
 pub use diff::changed_fields;

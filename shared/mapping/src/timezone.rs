@@ -1,7 +1,7 @@
 //! IANA time zone (Okta's `timezone`) → Freshservice `time_zone` name.
 //!
-//! Freshservice takes Rails `ActiveSupport::TimeZone` names (reference §7),
-//! so the table is Rails' full `MAPPING` inverted, with one deterministic
+//! Freshservice takes Rails `ActiveSupport::TimeZone` names
+//! (`docs/architecture.md` §6), so the table is Rails' full `MAPPING` inverted, with one deterministic
 //! name where several share an IANA id. IANA zones Rails does not list get an
 //! alias to a Rails name with the same offset and DST rules, and IANA links
 //! (old or backward names) are resolved first.
@@ -163,7 +163,7 @@ pub const RAILS_MAPPING: &[(&str, &str)] = &[
 ];
 
 /// Where several Rails names share one IANA id, the name we send
-/// (reference §7). Every shared id must be listed here (tested).
+/// (`docs/architecture.md` §6). Every shared id must be listed here (tested).
 pub const PREFERRED: &[(&str, &str)] = &[
     ("Europe/London", "London"),
     ("Asia/Kolkata", "Kolkata"),

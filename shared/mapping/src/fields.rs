@@ -3,16 +3,16 @@
 //! with their types and choices, and which fields the account requires.
 //!
 //! The body is read by the one parser of that endpoint
-//! (`shared/src/freshservice/fields.rs`), which never fails: anything it
+//! ([`crate::requester_fields`]), which never fails: anything it
 //! cannot read is skipped. Dropdown and language choices are their codes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::freshservice::fields as requester_fields;
+use crate::requester_fields;
 
-/// Language codes from the docs' sample `language` field (reference §7),
-/// used when the account's own list cannot be read.
+/// Language codes from the docs' sample `language` field
+/// (`docs/architecture.md` §6), used when the account's own list cannot be read.
 pub const DEFAULT_LANGUAGES: &[&str] = &[
     "ar", "ca", "zh-CN", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "hu", "id", "it", "ja-JP",
     "ko", "nb-NO", "pl", "pt-BR", "pt-PT", "ru-RU", "sk", "sl", "es", "es-LA", "sv-SE", "th", "tr",
@@ -111,7 +111,7 @@ impl AccountFields {
     }
 
     /// Reduces a `GET /requester_fields` body (read by
-    /// [`crate::freshservice::fields::parse`]) to what the mapping needs.
+    /// [`crate::requester_fields::parse`]) to what the mapping needs.
     /// Never fails; a missing language list falls back to
     /// [`DEFAULT_LANGUAGES`].
     pub fn from_requester_fields(body: &Value) -> AccountFields {

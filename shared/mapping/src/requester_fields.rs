@@ -1,14 +1,14 @@
 //! The one reading of `GET /api/v2/requester_fields`. The endpoint's shapes
-//! are only partly documented (reference §3), so the parser never fails:
-//! it takes `{"requester_fields":[…]}` or the bare array, skips items that
-//! are not objects or have no `name`, and reads `choices` in every shape
-//! seen (an object `code → name`; an array of strings, numbers, or objects
-//! with `value` / `name` / `label` / `id`), dropping empty ones.
+//! are only partly documented (`docs/architecture.md` §6), so the parser
+//! never fails: it takes `{"requester_fields":[…]}` or the bare array, skips
+//! items that are not objects or have no `name`, and reads `choices` in
+//! every shape seen (an object `code → name`; an array of strings, numbers,
+//! or objects with `value` / `name` / `label` / `id`), dropping empty ones.
 //!
-//! Two readers build on it: the mapping (`shared/src/mapping/fields.rs`,
-//! which wants the codes) and the settings page
-//! (`ingress/src/web/layout.rs`, which shows [`Choice::display`] in
-//! Freshservice's order, [`by_position`]).
+//! Two readers build on it: the mapping ([`crate::fields`], which wants the
+//! codes) and the ingress's settings page (`ingress/src/web/`, which shows
+//! [`Choice::display`] in Freshservice's order, [`by_position`]). `shared`
+//! re-exports it as `shared::freshservice::fields`.
 
 use serde_json::Value;
 

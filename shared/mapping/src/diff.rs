@@ -12,7 +12,8 @@
 //!   the changed keys; a key the snapshot had and `desired` no longer has is
 //!   sent as `null`, because Okta drops a custom attribute when it is cleared.
 //! - `can_see_all_tickets_from_associated_departments` rides along with every
-//!   non-empty change, since a PUT without it resets it (reference §2.2).
+//!   non-empty change, since a PUT without it resets it
+//!   (`docs/architecture.md` §6).
 
 use serde_json::{Map, Value};
 
