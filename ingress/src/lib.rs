@@ -15,9 +15,9 @@
 //!   and the Freshservice `Accounts`.
 //! - `app` builds the router: the two route sets below, side by side,
 //!   under the request id and tracing layers.
-//! - [`http`] is the SCIM side: `/scim/v2` routes, their extractors (bearer
+//! - `http` is the SCIM side: `/scim/v2` routes, their extractors (bearer
 //!   token, body, deadline) and the health checks.
-//! - [`web`] is the admin side: install, sign-in, settings and status
+//! - `web` is the admin side: install, sign-in, settings and status
 //!   pages. `http` and `web` never import each other; what both need lives
 //!   in the modules beside them:
 //!   - `guard`: the client address and the brute-force limiter that
@@ -37,10 +37,7 @@ mod account;
 mod app;
 pub mod config;
 mod guard;
-// No other crate uses `http` or `web`; they stay `pub` only until the dead
-// code private modules would flag is gone (`Deadline::remaining`, two
-// unread `UserStatus` fields).
-pub mod http;
+mod http;
 mod outbox;
 pub mod scim;
 mod serve;
@@ -49,4 +46,4 @@ mod state;
 pub mod store;
 mod token_cache;
 mod users;
-pub mod web;
+mod web;

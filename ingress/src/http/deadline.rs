@@ -36,11 +36,6 @@ impl Deadline {
         Self(Instant::now() + d)
     }
 
-    /// Time left (zero once passed).
-    pub fn remaining(&self) -> Duration {
-        self.0.saturating_duration_since(Instant::now())
-    }
-
     /// Runs `fut` until the deadline; `None` if it passed first.
     pub async fn run<F: Future>(&self, fut: F) -> Option<F::Output> {
         tokio::time::timeout_at(self.0, fut).await.ok()

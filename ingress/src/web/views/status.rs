@@ -29,13 +29,13 @@ fn user_rows(users: &[UserStatus]) -> Markup {
             } }
             tbody {
                 @for u in users {
-                    tr data-user=(u.user_name) {
+                    tr data-user=(u.user_name) data-id=(u.id) {
                         th scope="row" { (u.user_name) @if !u.active { " " span.tag { "inactive" } } }
                         td { (u.email) }
                         td { span class={ "badge " (u.label().replace(' ', "-")) } { (u.label()) } }
                         td { (u.requester_id.as_deref().unwrap_or("—")) }
                         td { (u.version) " (" (u.applied_version.map(|v| v.to_string()).unwrap_or_else(|| "—".into())) ")" }
-                        td.err { (u.last_error.as_deref().unwrap_or("")) @for w in &u.warnings { br; span.muted { "warning: " (w) } } }
+                        td.err { (u.last_error.as_deref().unwrap_or("")) @if let (Some(_), Some(n)) = (&u.last_error, &u.attempts) { " " span.muted { "(attempt " (n) ")" } } @for w in &u.warnings { br; span.muted { "warning: " (w) } } }
                         td { (u.updated_at.as_deref().map(short_time).unwrap_or_else(|| "—".into())) }
                     }
                 }
