@@ -104,11 +104,7 @@ pub fn assert_no_secret_logged() {
         !logs.is_empty(),
         "the log capture saw nothing; is the logger installed?"
     );
-    for s in REMEMBERED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-    {
+    for s in REMEMBERED.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         assert!(
             !logs.contains(s.as_str()),
             "a secret appeared in the logs: {}…",

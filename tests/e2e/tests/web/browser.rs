@@ -11,10 +11,10 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
+use super::common::*;
 use e2e::{okta_user, wait_for, Stack, StackOptions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use super::common::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
+use super::common::*;
 use e2e::{okta_user, Stack, StackOptions};
 use serde_json::{json, Value};
-use super::common::*;
 
 async fn stack() -> anyhow::Result<Stack> {
     let s = Stack::start_with(StackOptions {

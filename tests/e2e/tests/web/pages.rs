@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use super::common::*;
 use e2e::{okta_user, wait_for, Stack, StackOptions};
 use serde_json::json;
-use super::common::*;
 
 const CONVERGE: Duration = Duration::from_secs(30);
 

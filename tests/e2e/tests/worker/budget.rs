@@ -6,9 +6,9 @@
 
 use std::{collections::HashMap, time::Instant};
 
+use super::support::*;
 use e2e::{okta_user, Stack};
 use serde_json::json;
-use super::support::*;
 
 const LIMIT: u64 = 30;
 const WINDOW_MS: u64 = 10_000;

@@ -2,9 +2,9 @@
 //! storm both converge with no duplicate requester and no dead letter, and
 //! a revoked API key pauses the tenant instead of dead-lettering.
 
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
 use serde_json::json;
-use super::support::*;
 
 async fn create_many(
     stack: &Stack,

@@ -4,9 +4,9 @@
 //! and a value that cannot fit a custom field is a permanent failure that
 //! names the field and the value.
 
+use super::support::*;
 use e2e::{okta_user, Stack, StackOptions};
 use serde_json::{json, Value};
-use super::support::*;
 
 fn custom_fields() -> Vec<Value> {
     vec![

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use e2e::{okta_user, wait_for, Stack};
 use super::support::*;
+use e2e::{okta_user, wait_for, Stack};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_metrics_and_graceful_stop() -> anyhow::Result<()> {

@@ -11,9 +11,9 @@ use std::sync::{
     Arc,
 };
 
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
 use serde_json::json;
-use super::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_is_dead_lettered_and_never_followed() -> anyhow::Result<()> {
