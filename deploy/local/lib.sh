@@ -81,7 +81,7 @@ ensure_master_key() {
 }
 
 # Headless Chromium and its WebDriver for the admin-page browser tests
-# (tests/e2e/tests/web_browser.rs); Debian's packages, no browser download.
+# (tests/e2e/tests/web/browser.rs); Debian's packages, no browser download.
 ensure_chromium() {
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
   say "Chromium: installing chromium and chromium-driver (browser tests)"

@@ -45,7 +45,8 @@ pub struct StackOptions {
     pub custom_fields: Vec<Value>,
     /// Extra environment for the worker config (e.g. WORKER_MAX_ATTEMPTS).
     pub worker_env: HashMap<String, String>,
-    /// Extra environment for the ingress config.
+    /// Extra settings for the ingress config, over the common ones (read
+    /// by `IngressConfig::from_source`; the process environment never is).
     pub ingress_env: HashMap<String, String>,
     /// The simulator account's rate-limit window in ms (None: its 60 s).
     /// Tests shorten it, with the workers' `RATE_LIMIT_WINDOW_MS`, to check
@@ -223,13 +224,9 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        // The stack's own settings over the common ones; never the process
+        // environment, so parallel tests cannot see each other's.
         let mut ingress_env = env.clone();
-        // Process-wide test settings of the admin pages (set by the web
-        // tests before they start stacks), then this stack's own.
-        ingress_env.extend(
-            std::env::vars()
-                .filter(|(k, _)| k.starts_with("WEB_") || k == "INSTALL_CHECK_TIMEOUT_MS"),
-        );
         ingress_env.extend(opts.ingress_env.clone());
         let icfg = ingress::config::IngressConfig::from_source(&ingress_env)?;
         let ingress = ingress::server::start(icfg).await?;
@@ -677,7 +674,7 @@ where
     }
 }
 
-/// A user body the way Okta's create sends it (reference §1b).
+/// A user body the way Okta's create sends it (`docs/architecture.md` §6).
 pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],

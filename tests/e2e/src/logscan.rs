@@ -3,7 +3,9 @@
 //! `target/e2e-logs/<binary>-<pid>.log`, and the secrets it used (bearer
 //! tokens, API keys, the master key, Okta's password) to
 //! `target/e2e-logs/secrets-<pid>.txt`. Part 2, `deploy/local/scan-secrets`,
-//! runs after the suite and fails if any secret appears in any log.
+//! runs after the suite and fails if any secret appears in any log. A test
+//! can also check this binary's capture so far in-process
+//! ([`assert_no_secret_logged`]), as the admin-page tests do.
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -21,6 +23,10 @@ pub fn log_dir() -> PathBuf {
 
 static INIT: OnceLock<()> = OnceLock::new();
 static SECRETS: OnceLock<Mutex<File>> = OnceLock::new();
+/// This binary's log file, once the logger is installed.
+static LOG_PATH: OnceLock<PathBuf> = OnceLock::new();
+/// The secrets remembered so far, for the in-process check.
+static REMEMBERED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 struct SharedFile(&'static Mutex<File>);
 
@@ -33,9 +39,7 @@ impl Write for SharedFile {
     }
 }
 
-/// Installs the file logger for this test binary (once). A binary that
-/// installed its own subscriber first (the web tests scan in-process)
-/// keeps it.
+/// Installs the file logger for this test binary (once).
 pub fn init() {
     INIT.get_or_init(|| {
         let dir = log_dir();
@@ -47,7 +51,10 @@ pub fn init() {
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "test".into());
         let path = dir.join(format!("{exe}-{}.log", std::process::id()));
-        let Ok(file) = File::create(path) else { return };
+        let Ok(file) = File::create(&path) else {
+            return;
+        };
+        let _ = LOG_PATH.set(path);
         let file: &'static Mutex<File> = Box::leak(Box::new(Mutex::new(file)));
         let filter = tracing_subscriber::EnvFilter::new(
             "debug,lapin=warn,hyper=warn,hyper_util=warn,h2=warn,reqwest=warn,rustls=warn,tower=warn,fantoccini=warn,pinky_swear=warn,amq_protocol=warn,async_io=warn,polling=warn",
@@ -65,6 +72,10 @@ pub fn remember_secret(secret: &str) {
     if secret.len() < 6 {
         return;
     }
+    REMEMBERED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(secret.to_string());
     let file = SECRETS.get_or_init(|| {
         let dir = log_dir();
         let _ = fs::create_dir_all(&dir);
@@ -79,4 +90,25 @@ pub fn remember_secret(secret: &str) {
     });
     let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
     let _ = writeln!(f, "{secret}");
+}
+
+/// Asserts that nothing this binary logged so far contains a remembered
+/// secret, and that the capture saw something (an empty log would prove
+/// nothing). Reads the same file the post-suite scan reads.
+pub fn assert_no_secret_logged() {
+    let path = LOG_PATH
+        .get()
+        .expect("no log capture: start a Stack first (it installs the logger)");
+    let logs = fs::read_to_string(path).expect("the log capture is readable");
+    assert!(
+        !logs.is_empty(),
+        "the log capture saw nothing; is the logger installed?"
+    );
+    for s in REMEMBERED.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        assert!(
+            !logs.contains(s.as_str()),
+            "a secret appeared in the logs: {}…",
+            &s[..s.len().min(6)]
+        );
+    }
 }

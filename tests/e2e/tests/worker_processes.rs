@@ -12,7 +12,7 @@
 //!
 //! Worker logs go to `target/e2e-logs/<prefix>-worker-<n>.log`.
 
-#[path = "worker_support.rs"]
+#[path = "worker/support.rs"]
 mod support;
 
 use std::{

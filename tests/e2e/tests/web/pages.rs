@@ -3,13 +3,11 @@
 //! Okta External Names, the budget, status counts and search, and that one
 //! tenant's session never shows or touches another tenant's data.
 
-mod web_common;
-
 use std::time::Duration;
 
+use super::common::*;
 use e2e::{okta_user, wait_for, Stack, StackOptions};
 use serde_json::json;
-use web_common::*;
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -22,10 +20,9 @@ fn fields() -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_settings_budget_and_csrf() -> anyhow::Result<()> {
-    init();
     let stack = Stack::start_with(StackOptions {
         workers: 0,
-        ..Default::default()
+        ..web_options()
     })
     .await?;
     let (domain, key, _) = sim_account(&stack, fields()).await?;
@@ -116,10 +113,9 @@ async fn sign_in_settings_budget_and_csrf() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_counts_search_and_tenant_isolation() -> anyhow::Result<()> {
-    init();
     let stack = Stack::start_with(StackOptions {
         workers: 1,
-        ..Default::default()
+        ..web_options()
     })
     .await?;
     secret(&stack.token);

@@ -1,4 +1,4 @@
-//! Invariants 1 and 3 at the ingress: a change is answered 2xx only when it
+//! `docs/architecture.md` §3, invariants 1 and 3, at the ingress: a change is answered 2xx only when it
 //! is in Redis and confirmed by the broker; otherwise 503 and nothing is
 //! stored; a stored change whose event was lost is re-published by the
 //! sweeper; concurrent writes to one user are serialised, not lost.

@@ -2,13 +2,10 @@
 //! `/metrics` on `METRICS_ADDR`, and a graceful stop that finishes in-flight
 //! work and ends the worker task.
 
-#[path = "worker_support.rs"]
-mod support;
-
 use std::time::Duration;
 
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_readiness_metrics_and_graceful_stop() -> anyhow::Result<()> {

@@ -4,19 +4,16 @@
 //! tenant and all its state, the brute-force limit, master-key rotation,
 //! and that no secret used here was ever logged.
 
-mod web_common;
-
 use std::collections::HashMap;
 
+use super::common::*;
 use e2e::{okta_user, Stack, StackOptions};
 use serde_json::{json, Value};
-use web_common::*;
 
 async fn stack() -> anyhow::Result<Stack> {
-    init();
     let s = Stack::start_with(StackOptions {
         workers: 0,
-        ..Default::default()
+        ..web_options()
     })
     .await?;
     secret(&s.token);
@@ -177,19 +174,21 @@ async fn freshservice_timeout_is_reported_and_nothing_stored() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_freshservice_is_reported_and_nothing_stored() -> anyhow::Result<()> {
-    init();
     // A port nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let stack = Stack::start_with(StackOptions {
         workers: 0,
-        ingress_env: [(
-            "FRESHSERVICE_URL_TEMPLATE".to_string(),
-            format!("http://127.0.0.1:{closed}/{{domain}}"),
-        )]
-        .into(),
-        ..Default::default()
+        ingress_env: {
+            let mut env = web_settings();
+            env.insert(
+                "FRESHSERVICE_URL_TEMPLATE".to_string(),
+                format!("http://127.0.0.1:{closed}/{{domain}}"),
+            );
+            env
+        },
+        ..web_options()
     })
     .await?;
     let before = all_keys(&stack).await?.len();

@@ -1,76 +1,49 @@
-//! Helpers shared by the admin-page tests (`web_*.rs`): log capture (every
-//! tracing line the in-process stack writes goes to a buffer that tests
-//! scan for secrets), simulator accounts, the install API, and a small
+//! Helpers shared by the admin-page tests (the `web` binary's modules): the
+//! admin pages' test settings, secrets for the suite-wide log scan
+//! (`e2e::logscan`), simulator accounts, the install API, and a small
 //! cookie-carrying client for the pages.
 
 #![allow(dead_code)]
 
-use std::{
-    io::Write,
-    sync::{Mutex, OnceLock},
-};
+use std::collections::HashMap;
 
 use anyhow::Context;
-use e2e::Stack;
+use e2e::{logscan, Stack, StackOptions};
 use serde_json::{json, Value};
 
-static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-static INIT: OnceLock<()> = OnceLock::new();
-
-/// Every secret the tests used (tokens, API keys, passwords): the log
-/// scan checks none of them was ever written.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The admin pages' settings in these tests, given to each stack's ingress
+/// (never through the process environment, which parallel tests share): a
+/// short Freshservice timeout so the timeout test is quick, a fast status
+/// refresh and a short dead-letter cache.
+pub fn web_settings() -> HashMap<String, String> {
+    [
+        ("INSTALL_CHECK_TIMEOUT_MS", "1500"),
+        ("WEB_STATUS_REFRESH_MS", "1000"),
+        ("WEB_DEAD_LETTER_CACHE_MS", "200"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
-/// Installs the capturing subscriber (debug level, every crate) and the
-/// environment the admin pages read. Call first in every test.
-pub fn init() {
-    INIT.get_or_init(|| {
-        // A short Freshservice timeout so the timeout test is quick.
-        std::env::set_var("INSTALL_CHECK_TIMEOUT_MS", "1500");
-        std::env::set_var("WEB_STATUS_REFRESH_MS", "1000");
-        std::env::set_var("WEB_DEAD_LETTER_CACHE_MS", "200");
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(|| Capture)
-            .try_init();
-    });
+/// Stack options with [`web_settings`] for the ingress.
+pub fn web_options() -> StackOptions {
+    StackOptions {
+        ingress_env: web_settings(),
+        ..Default::default()
+    }
 }
 
 /// Remembers a secret for the log scan.
 pub fn secret(s: &str) -> String {
-    SECRETS.lock().unwrap().push(s.to_string());
+    logscan::remember_secret(s);
     s.to_string()
 }
 
-/// Asserts no remembered secret appears in anything logged so far.
+/// Asserts no remembered secret appears in anything this binary logged so
+/// far (the suite-wide capture, read in-process).
 pub fn assert_no_secrets_logged() {
-    let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned();
-    assert!(
-        !logs.is_empty(),
-        "the log capture saw nothing; is the subscriber installed?"
-    );
-    for s in SECRETS.lock().unwrap().iter() {
-        assert!(
-            !logs.contains(s.as_str()),
-            "a secret appeared in the logs: {}…",
-            &s[..s.len().min(6)]
-        );
-    }
+    logscan::assert_no_secret_logged();
 }
 
 pub fn unique(label: &str) -> String {

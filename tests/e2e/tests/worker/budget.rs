@@ -4,14 +4,11 @@
 //! the simulator's call log never holds more than 30 calls in any window,
 //! no call is refused with 429, and every user arrives.
 
-#[path = "worker_support.rs"]
-mod support;
-
 use std::{collections::HashMap, time::Instant};
 
+use super::support::*;
 use e2e::{okta_user, Stack};
 use serde_json::json;
-use support::*;
 
 const LIMIT: u64 = 30;
 const WINDOW_MS: u64 = 10_000;

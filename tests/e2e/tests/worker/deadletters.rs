@@ -2,13 +2,10 @@
 //! the reason, shows on the user's sync status, and can be listed, replayed
 //! (by id) and purged (by tenant) with the worker's dead-letter commands.
 
-#[path = "worker_support.rs"]
-mod support;
-
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
 use redis::AsyncCommands;
 use serde_json::json;
-use support::*;
 use worker::deadletter::{self, Selector};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

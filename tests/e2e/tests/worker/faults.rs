@@ -2,12 +2,9 @@
 //! storm both converge with no duplicate requester and no dead letter, and
 //! a revoked API key pauses the tenant instead of dead-lettering.
 
-#[path = "worker_support.rs"]
-mod support;
-
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
 use serde_json::json;
-use support::*;
 
 async fn create_many(
     stack: &Stack,

@@ -9,14 +9,12 @@
 //! chromium/chromedriver the test is skipped with a message, unless `CI`
 //! is set: in CI it must run.
 
-mod web_common;
-
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
+use super::common::*;
 use e2e::{okta_user, wait_for, Stack, StackOptions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use web_common::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -127,7 +125,6 @@ impl Drop for Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_installs_reads_fields_watches_sync_and_replays_a_failure() -> anyhow::Result<()> {
-    init();
     let Some(browser) = Browser::start().await? else {
         return Ok(());
     };
@@ -135,7 +132,7 @@ async fn admin_installs_reads_fields_watches_sync_and_replays_a_failure() -> any
         workers: 1,
         // The worker re-reads requester fields quickly after the fix.
         worker_env: [("REQUESTER_FIELDS_TTL_MS".to_string(), "200".to_string())].into(),
-        ..Default::default()
+        ..web_options()
     })
     .await?;
     secret(&stack.token);
@@ -257,13 +254,12 @@ async fn admin_installs_reads_fields_watches_sync_and_replays_a_failure() -> any
 /// browser must come away with no session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_form_posted_from_another_site_signs_nobody_in() -> anyhow::Result<()> {
-    init();
     let Some(browser) = Browser::start().await? else {
         return Ok(());
     };
     let stack = Stack::start_with(StackOptions {
         workers: 0,
-        ..Default::default()
+        ..web_options()
     })
     .await?;
     secret(&stack.token);

@@ -1,4 +1,4 @@
-//! Invariant 5: one tenant's backlog never holds up another tenant's
+//! `docs/architecture.md` §3, invariant 5: one tenant's backlog never holds up another tenant's
 //! changes. Tenant A has a few hundred changes queued against a slow
 //! Freshservice account; tenant B's single change must reach Freshservice
 //! while A's backlog is still being worked off, not after it. (Asserted as

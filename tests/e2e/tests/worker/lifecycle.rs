@@ -3,13 +3,10 @@
 //! deactivated requester, duplicate and out-of-order events, and a create
 //! whose answer was lost.
 
-#[path = "worker_support.rs"]
-mod support;
-
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
 use serde_json::json;
 use shared::event::ChangeEvent;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_create_update_deactivate_reactivate() -> anyhow::Result<()> {

@@ -1,4 +1,4 @@
-//! Okta's exact request sequences (../shared/reference/okta-scim.md §1, §4)
+//! Okta's exact request sequences (`docs/architecture.md` §6)
 //! replayed against the real ingress, Redis and RabbitMQ. No worker runs:
 //! these prove what Okta sees, answered from the bridge's own state.
 
@@ -23,7 +23,7 @@ fn enc(s: &str) -> String {
     percent_encode(s)
 }
 
-/// Okta URL-encodes the filter (`%20`, `%22`, `%40`), reference §5.11.
+/// Okta URL-encodes the filter (`%20`, `%22`, `%40`), `docs/architecture.md` §6.
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -268,7 +268,7 @@ async fn import_pages_over_250_users_stably() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Okta's "SCIM 2.0 SPEC Test" (reference §4a), its ten steps and assertions.
+/// Okta's "SCIM 2.0 SPEC Test" (`docs/architecture.md` §6), its ten steps and assertions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn okta_spec_test_ten_steps() -> anyhow::Result<()> {
     let s = ingress_only().await?;

@@ -6,17 +6,14 @@
 //! that listener never sees a connection (`shared/src/freshservice/client.rs`
 //! never follows redirects).
 
-#[path = "worker_support.rs"]
-mod support;
-
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Arc,
 };
 
+use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
 use serde_json::json;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_is_dead_lettered_and_never_followed() -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
-//! Helpers the `worker_*` end-to-end tests share (included with
-//! `#[path = "worker_support.rs"] mod support;`): reading the worker's sync
+//! Helpers the worker tests share (`mod support` of the `worker` test
+//! binary; `worker_processes.rs` includes it with `#[path]`): reading the worker's sync
 //! status, driving the simulator's admin API, the dead-letter queue, and
 //! publishing raw change events. Compiled on its own it holds no tests.
 #![allow(dead_code)]

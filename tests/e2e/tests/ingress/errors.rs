@@ -1,5 +1,5 @@
 //! Every error a SCIM client can cause gets a SCIM error body with the right
-//! status and scimType, never a 500, and changes nothing (invariant 8).
+//! status and scimType, never a 500, and changes nothing (`docs/architecture.md` §3, invariant 8).
 
 use e2e::{okta_user, Stack, StackOptions};
 use serde_json::{json, Value};

@@ -4,12 +4,9 @@
 //! and a value that cannot fit a custom field is a permanent failure that
 //! names the field and the value.
 
-#[path = "worker_support.rs"]
-mod support;
-
+use super::support::*;
 use e2e::{okta_user, Stack, StackOptions};
 use serde_json::{json, Value};
-use support::*;
 
 fn custom_fields() -> Vec<Value> {
     vec![

@@ -1,0 +1,14 @@
+//! The ingress end to end, one test binary (one link, tests in parallel):
+//! SCIM over HTTP against real Redis and RabbitMQ, with the simulator and a
+//! worker where a test needs the whole path. Each module was once its own
+//! binary; its name says what it proves.
+
+mod backend_outage;
+mod connection_limits;
+mod discovery;
+mod durability;
+mod errors;
+mod hostile;
+mod okta_sequences;
+mod records_format;
+mod walking_skeleton;
