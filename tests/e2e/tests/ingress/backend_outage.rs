@@ -81,7 +81,6 @@ async fn every_request_answers_503_fast(
         ("GET", format!("/Users/{id}"), None),
         ("GET", filter, None),
         ("GET", "/Users?startIndex=1&count=10".into(), None),
-        ("GET", "/Groups?startIndex=1&count=100".into(), None),
         (
             "POST",
             "/Users".into(),
@@ -96,6 +95,21 @@ async fn every_request_answers_503_fast(
         ("DELETE", format!("/Users/{id}"), None),
     ];
     let mut slowest = Duration::ZERO;
+    // `/Groups` lists nothing and reads no store: with the token still in
+    // the ingress's 2-second cache it answers 200, after that its token
+    // lookup needs Redis and it answers 503. Either is honest; it must
+    // answer fast (which one depends on timing, so the test allows both).
+    let started = Instant::now();
+    let (status, _) = s
+        .scim("GET", "/Groups?startIndex=1&count=100", None)
+        .await?;
+    let took = started.elapsed();
+    assert!(
+        status == 200 || status == 503,
+        "GET /Groups during the outage: {status}"
+    );
+    assert!(took < BOUND, "GET /Groups took {took:?}, over {BOUND:?}");
+    slowest = slowest.max(took);
     for (method, path, body) in requests {
         slowest = slowest.max(assert_fast_503(s, &s.token, method, &path, body).await?);
     }
