@@ -1,6 +1,7 @@
 //! Publishing change events for stored writes, and the sweeper that
-//! re-publishes any write whose event was not confirmed (invariant 1: a
-//! change that reached Redis but whose event was lost is found again).
+//! re-publishes any write whose event was not confirmed
+//! (`docs/architecture.md` §3, invariant 1: a change that reached Redis but
+//! whose event was lost is found again).
 
 use std::{future::Future, sync::Arc, time::Duration};
 

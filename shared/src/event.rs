@@ -1,9 +1,10 @@
 //! The change event that travels from the ingress to the workers.
 //!
-//! An event is a *trigger*, not a payload: it names a resource and the
-//! version the writer produced. The worker always reads the latest desired
-//! state from Redis, so duplicates and reordering cannot move Freshservice
-//! backwards (invariant 3). The JSON carries `v` so the format can grow.
+//! An event is a *trigger*, not a payload: it names a resource and the version
+//! the writer produced. The worker always reads the latest desired state from
+//! Redis, so duplicates and reordering cannot move Freshservice backwards
+//! (`docs/architecture.md` §3, invariant 3). The JSON carries `v` so the
+//! format can grow.
 
 use serde::{Deserialize, Serialize};
 

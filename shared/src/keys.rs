@@ -1,6 +1,7 @@
-//! The Redis key scheme. Every key that belongs to a tenant carries the
-//! tenant id as a hash tag (`{tenant}`), so all of one tenant's keys live in
-//! one Redis Cluster slot and multi-key scripts work unchanged (invariant 10).
+//! The Redis key scheme. Every key that belongs to a tenant carries the tenant
+//! id as a hash tag (`{tenant}`), so all of one tenant's keys live in one
+//! Redis Cluster slot and multi-key scripts work unchanged
+//! (`docs/architecture.md` §3, invariant 10).
 //!
 //! Only a handful of registry keys (token → tenant, domain → tenant, the
 //! tenant set, the uninstalled set) are global; they are always used one key at a time.

@@ -1,10 +1,11 @@
 //! The tenant registry: one tenant per Freshservice account, reached by the
 //! bearer token Okta presents.
 //!
-//! The token is stored only as its SHA-256 hash and the API key only
-//! encrypted under the master key (invariant 7). The registry's global keys
-//! (token → tenant, domain → tenant) are single-key lookups; everything else
-//! about a tenant lives under its `{tenant}` hash tag.
+//! The token is stored only as its SHA-256 hash and the API key only encrypted
+//! under the master key (`docs/architecture.md` §3, invariant 7). The
+//! registry's global keys (token → tenant, domain → tenant) are single-key
+//! lookups; everything else about a tenant lives under its `{tenant}` hash
+//! tag.
 
 use redis::{aio::ConnectionManager, AsyncCommands};
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,9 @@
 //! The dead-letter queue (`<prefix>.dead`) for the `worker dlq …` commands
-//! (invariant 6): a thin front over [`shared::queue::deadletters`], which
-//! walks the queue (and explains why it re-publishes rather than requeues).
-//! The commands declare the topology first, read the whole queue in one
-//! walk and re-publish over a publisher of their own.
+//! (`docs/architecture.md` §3, invariant 6): a thin front over
+//! [`shared::queue::deadletters`], which walks the queue (and explains why it
+//! re-publishes rather than requeues). The commands declare the topology
+//! first, read the whole queue in one walk and re-publish over a publisher of
+//! their own.
 
 use std::time::Duration;
 

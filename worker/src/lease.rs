@@ -1,7 +1,8 @@
-//! Per-user lease (invariant 3): at most one worker writes a user at a time.
-//! `SET NX PX` with a fencing token taken from a per-user counter, so a
-//! worker whose lease expired (a long GC pause, a partition) cannot record
-//! over the newer holder: every write it makes is checked against the token.
+//! Per-user lease (`docs/architecture.md` §3, invariant 3): at most one worker
+//! writes a user at a time. `SET NX PX` with a fencing token taken from a
+//! per-user counter, so a worker whose lease expired (a long GC pause, a
+//! partition) cannot record over the newer holder: every write it makes is
+//! checked against the token.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Bearer-token authentication as an extractor: a handler that takes
 //! `ScimTenant` only runs for a request carrying a valid token, and only
-//! ever sees that token's tenant (invariant 7).
+//! ever sees that token's tenant (`docs/architecture.md` §3, invariant 7).
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use shared::tenant::Tenant;

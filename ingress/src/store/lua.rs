@@ -1,6 +1,7 @@
 //! Lua scripts that make each SCIM write atomic in Redis: version bump,
 //! document, indexes and outbox entry change together or not at all
-//! (invariants 1 and 3). All keys of one call share the `{tenant}` hash tag.
+//! (`docs/architecture.md` §3, invariants 1 and 3). All keys of one call share
+//! the `{tenant}` hash tag.
 //!
 //! KEYS (every script): 1 user hash, 2 users zset (list order), 3 userName
 //! index, 4 externalId index, 5 email index (hash: email → JSON id list),
@@ -139,9 +140,9 @@ return {'ok', v}
     )
 }
 
-/// Undo a create whose event could not be published, so a 503 leaves
-/// nothing behind (invariant 8). Only if nothing wrote after it.
-/// ARGV: id. Returns 1 if removed.
+/// Undo a create whose event could not be published, so a 503 leaves nothing
+/// behind (`docs/architecture.md` §3, invariant 8). Only if nothing wrote
+/// after it. ARGV: id. Returns 1 if removed.
 pub fn rollback_create() -> String {
     script(
         r#"

@@ -2,12 +2,12 @@
 //! and the outbox, with no HTTP in it. Handlers (`crate::http::users`)
 //! parse the request, call one method here and translate the result.
 //!
-//! Every write keeps the ingress's promises (`docs/architecture.md` §3):
-//! it is stored atomically with its outbox entry, published with a broker
-//! confirm before it returns (invariant 1), and undone when the publish
-//! fails, so an error leaves nothing behind. Updates are optimistic: read,
-//! compute, write at the version read, start over if another write won.
-//! Reads come from Redis alone (invariant 2); [`query`] plans them.
+//! Every write keeps the ingress's promises (`docs/architecture.md` §3): it is
+//! stored atomically with its outbox entry, published with a broker confirm
+//! before it returns (invariant 1), and undone when the publish fails, so an
+//! error leaves nothing behind. Updates are optimistic: read, compute, write
+//! at the version read, start over if another write won. Reads come from
+//! Redis alone (invariant 2); [`query`] plans them.
 
 mod query;
 

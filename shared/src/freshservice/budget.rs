@@ -1,12 +1,12 @@
-//! The tenant's API budget (invariant 5): one GCRA limiter per tenant, kept
-//! in Redis (`Keys::rate`) and run as a Lua script so every worker process,
-//! and the ingress's per-tenant calls, draw from the same budget. It is
-//! corrected by Freshservice's `X-Ratelimit-Remaining` and paused for
-//! everyone by a 429. The same script checks the tenant's 429 pause
-//! (`Keys::pause`) and renews the caller's user lease (when it has one), so
-//! a call costs one Redis round trip before it goes out. governor smooths
-//! calls inside one process so a burst of local tasks does not hammer Redis
-//! with denied attempts.
+//! The tenant's API budget (`docs/architecture.md` §3, invariant 5): one GCRA
+//! limiter per tenant, kept in Redis (`Keys::rate`) and run as a Lua script so
+//! every worker process, and the ingress's per-tenant calls, draw from the
+//! same budget. It is corrected by Freshservice's `X-Ratelimit-Remaining` and
+//! paused for everyone by a 429. The same script checks the tenant's 429 pause
+//! (`Keys::pause`) and renews the caller's user lease (when it has one), so a
+//! call costs one Redis round trip before it goes out. governor smooths calls
+//! inside one process so a burst of local tasks does not hammer Redis with
+//! denied attempts.
 
 use std::{
     collections::HashMap,

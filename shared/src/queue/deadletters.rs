@@ -1,6 +1,7 @@
 //! The dead-letter queue (`<prefix>.dead`): listing, replaying and purging
-//! dead letters. The one implementation behind the worker's `dlq` commands
-//! and the ingress's status page and uninstall (invariant 6).
+//! dead letters. The one implementation behind the worker's `dlq` commands and
+//! the ingress's status page and uninstall (`docs/architecture.md` §3,
+//! invariant 6).
 //!
 //! AMQP 0.9.1 cannot read a queue without taking messages off it, and
 //! returning them with a nack (requeue) counts against a quorum queue's

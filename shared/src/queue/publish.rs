@@ -1,7 +1,8 @@
 //! The confirmed publisher. A publish succeeds only when the broker has
-//! confirmed a persistent message routed to a durable queue (invariant 1);
-//! anything else (nack, returned message, timeout, lost connection) is an
-//! error the caller turns into a retry or a SCIM 503.
+//! confirmed a persistent message routed to a durable queue
+//! (`docs/architecture.md` §3, invariant 1); anything else (nack, returned
+//! message, timeout, lost connection) is an error the caller turns into a
+//! retry or a SCIM 503.
 //!
 //! The connection is opened lazily and re-opened after a failure, so a broker
 //! restart heals without restarting the service. Every broker call, the

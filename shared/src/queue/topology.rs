@@ -2,8 +2,8 @@
 //! so several stacks (and parallel tests) share one broker without crossing.
 //!
 //! Each tenant has its own queue, so one tenant's backlog never holds up
-//! another tenant's changes (invariant 5): the broker hands every consumer's
-//! queue its share, whatever lies in the others.
+//! another tenant's changes (`docs/architecture.md` §3, invariant 5): the
+//! broker hands every consumer's queue its share, whatever lies in the others.
 //!
 //! - exchange `<p>.changes` (direct): routes a change by tenant id to
 //! - queue `<p>.changes.<tenant>`: durable quorum queue of that tenant's
