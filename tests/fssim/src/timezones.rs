@@ -1,8 +1,8 @@
 //! Accepted `time_zone` values: the keys of Rails' `ActiveSupport::TimeZone::MAPPING`
-//! (reference §7, source S8), with the IANA identifier each one maps to.
+//! (`docs/freshservice.md` §7, source S8), with the IANA identifier each one maps to.
 //!
 //! Freshservice is a Rails application and stores Rails zone names, not IANA ids. The
-//! real account's list may differ slightly from current Rails (reference §7 says exact
+//! real account's list may differ slightly from current Rails (`docs/freshservice.md` §7 says exact
 //! membership is unconfirmed); the simulator accepts exactly this list.
 
 /// `(Rails zone name, IANA identifier)`, in Rails' own order.
