@@ -2,8 +2,13 @@
 //! (`docs/freshservice.md` §7, source S8), with the IANA identifier each one maps to.
 //!
 //! Freshservice is a Rails application and stores Rails zone names, not IANA ids. The
-//! real account's list may differ slightly from current Rails (`docs/freshservice.md` §7 says exact
-//! membership is unconfirmed); the simulator accepts exactly this list.
+//! real account's list may differ slightly from current Rails (open, `docs/freshservice.md`
+//! §7); the simulator accepts exactly this list.
+//!
+//! An independent copy of the zone list, used as an oracle for the bridge's own
+//! `shared/mapping/src/timezone.rs`, and deliberately not shared with it: a wrong entry
+//! in one is caught by the other (a name the mapping sends that the simulator refuses
+//! fails the end-to-end tests). Keep the two apart; fix whichever is wrong.
 
 /// `(Rails zone name, IANA identifier)`, in Rails' own order.
 pub const MAPPING: &[(&str, &str)] = &[
