@@ -7,8 +7,8 @@
 //!
 //! An independent copy of the zone list, used as an oracle for the bridge's own
 //! `shared/mapping/src/timezone.rs`, and deliberately not shared with it: a wrong entry
-//! in one is caught by the other (a name the mapping sends that the simulator refuses
-//! fails the end-to-end tests). Keep the two apart; fix whichever is wrong.
+//! in one is caught by the other (a name the mapping sends that this list lacks is a
+//! 400 from the simulator in the tests). Keep the two apart; fix whichever is wrong.
 
 /// `(Rails zone name, IANA identifier)`, in Rails' own order.
 pub const MAPPING: &[(&str, &str)] = &[
