@@ -162,7 +162,7 @@ impl ScimError {
             )
         }
     }
-    /// 500, for bugs only: bad input must never end up here (DESIGN invariant 8).
+    /// 500, for bugs only: bad input must never end up here (`docs/architecture.md` §3.8).
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(500, None, detail)
     }

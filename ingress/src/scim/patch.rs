@@ -1,5 +1,5 @@
 //! SCIM PATCH (RFC 7644 §3.5.2) on a stored User document, with the quirks of
-//! Okta and other IdPs (see `reference/okta-scim.md` §5).
+//! Okta and other IdPs (see `docs/identity-providers.md` §2, and §3 for Entra).
 //!
 //! Semantics and decisions:
 //! - `add`/`replace` without a path (or with the core URN as path) take an

@@ -1,4 +1,4 @@
-//! SCIM User → Freshservice requester field mapping (DESIGN.md's table),
+//! SCIM User → Freshservice requester field mapping (`docs/architecture.md` §8),
 //! with the two pure readings it rests on: the one parser of
 //! `GET /api/v2/requester_fields` ([`requester_fields`]) and when two
 //! userNames or emails are one person ([`identity`]).

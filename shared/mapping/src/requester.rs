@@ -1,5 +1,6 @@
 //! A stored SCIM user → the desired Freshservice requester body (every row
-//! of DESIGN.md's table except `active`, which has its own endpoints).
+//! of the table in `docs/architecture.md` §8 except `active`, which has its
+//! own endpoints).
 //!
 //! Blank policy: fields the bridge owns are always present in the body, as
 //! `null` when Okta has no value, so that clearing a value in Okta clears it
@@ -218,7 +219,7 @@ pub(crate) fn first_name(user: &Value, email: Option<&str>) -> Option<(String, O
 
 /// The phone number of one type (case-insensitive); among several, the
 /// primary one, else the first. Numbers are sent as strings
-/// (`docs/architecture.md` §6).
+/// (`docs/freshservice.md` §2.2).
 fn phone(user: &Value, kind: &str) -> Option<String> {
     let list = user.get("phoneNumbers")?.as_array()?;
     let of_kind: Vec<&Value> = list
@@ -253,7 +254,8 @@ fn or_null(v: Option<String>) -> Value {
 }
 
 /// Warnings for fields the account marks `required_for_agents` that end up
-/// blank. Freshservice may reject the user for them (unconfirmed, §3), so
+/// blank. Freshservice may reject the user for them (open,
+/// `docs/freshservice.md` §3), so
 /// the admin should know before it does.
 fn missing_required(body: &Map<String, Value>, fields: &AccountFields) -> Vec<String> {
     let custom = body.get("custom_fields").and_then(Value::as_object);

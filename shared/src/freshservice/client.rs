@@ -66,7 +66,7 @@ impl Call {
     pub fn get(id: u64) -> Self {
         Self::new(Method::GET, format!("/requesters/{id}"), None, "get")
     }
-    /// Looks an email up among requesters *and* agents (reference §8).
+    /// Looks an email up among requesters *and* agents (`docs/freshservice.md` §8).
     pub fn find_by_email(email: &str) -> Self {
         let e = utf8_percent_encode(email, NON_ALPHANUMERIC);
         Self::new(

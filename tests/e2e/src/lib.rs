@@ -674,7 +674,7 @@ where
     }
 }
 
-/// A user body the way Okta's create sends it (`docs/architecture.md` §6).
+/// A user body the way Okta's create sends it (`docs/identity-providers.md` §1b).
 pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],

@@ -19,21 +19,21 @@ use crate::faults::Faults;
 use crate::fields::{CustomField, CustomFieldSpec};
 use crate::ratelimit::RateLimiter;
 
-/// First id handed out in an account; ids are 64-bit like the real ones (reference §2.2).
+/// First id handed out in an account; ids are 64-bit like the real ones (`docs/freshservice.md` §2.2).
 pub const FIRST_ID: u64 = 21_000_000_001;
 
-/// Formats a timestamp the way Freshservice does: UTC `YYYY-MM-DDTHH:MM:SSZ` (reference §1).
+/// Formats a timestamp the way Freshservice does: UTC `YYYY-MM-DDTHH:MM:SSZ` (`docs/freshservice.md` §1).
 pub fn ts(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A user of an account: a requester, or an agent (`is_agent`). They share one id space
-/// (reference §8).
+/// (`docs/freshservice.md` §8).
 #[derive(Debug, Clone)]
 pub struct User {
     pub id: u64,
     pub is_agent: bool,
-    /// Agents only: an occasional agent (what convert_to_agent makes, reference §2.1).
+    /// Agents only: an occasional agent (what convert_to_agent makes, `docs/freshservice.md` §2.1).
     pub occasional: bool,
     pub first_name: String,
     pub last_name: Option<String>,
@@ -112,7 +112,7 @@ impl User {
     }
 }
 
-/// A requester group (reference §4).
+/// A requester group (`docs/freshservice.md` §4).
 #[derive(Debug, Clone)]
 pub struct Group {
     pub id: u64,
@@ -141,7 +141,7 @@ impl Group {
 }
 
 /// How custom dropdown `choices` are rendered in `GET /requester_fields` (the shape is
-/// unconfirmed, reference §3, so a test can pick one to check a client's defensiveness).
+/// unconfirmed, `docs/freshservice.md` §3, so a test can pick one to check a client's defensiveness).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChoicesShape {
@@ -172,7 +172,7 @@ pub struct CallRecord {
     pub credits: u32,
 }
 
-/// Language choices of the `language` requester field (reference §7, doc sample).
+/// Language choices of the `language` requester field (`docs/freshservice.md` §7, doc sample).
 pub const DEFAULT_LANGUAGES: &[(&str, &str)] = &[
     ("ar", "Arabic"),
     ("ca", "Catalan"),
@@ -212,7 +212,7 @@ pub struct Account {
     pub domain: String,
     pub api_keys: HashSet<String>,
     pub non_admin_keys: HashSet<String>,
-    /// Status of a `duplicate_value` answer (reference §5: 400 or 409, unconfirmed).
+    /// Status of a `duplicate_value` answer (`docs/freshservice.md` §5: 400 or 409, unconfirmed).
     pub duplicate_status: StatusCode,
     /// What reactivating an already active requester answers: unknown for
     /// the real API, so switchable (`None`: 200 like any reactivate).

@@ -28,7 +28,7 @@ fn id(s: &str) -> Result<u64, ApiError> {
 }
 
 /// A JSON request body: `Content-Type` must be `application/json` (415 otherwise,
-/// reference §1) and the body valid JSON (400 `invalid_json`).
+/// `docs/freshservice.md` §1) and the body valid JSON (400 `invalid_json`).
 fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)

@@ -1,5 +1,5 @@
-//! Read-only directory endpoints: departments and locations (reference §4) and agents
-//! (reference §8: `GET /agents?email=`, `active=`).
+//! Read-only directory endpoints: departments and locations (`docs/freshservice.md` §4) and agents
+//! (`docs/freshservice.md` §8: `GET /agents?email=`, `active=`).
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! Error bodies in Freshservice's shapes (reference §5) and their HTTP statuses.
+//! Error bodies in Freshservice's shapes (`docs/freshservice.md` §5) and their HTTP statuses.
 //!
 //! Two shapes exist: validation errors
 //! `{"description":"Validation failed","errors":[{"field":…,"message":…,"code":…}]}` where
@@ -29,7 +29,7 @@ impl FieldError {
         }
     }
 
-    /// `invalid_field`: unknown, deprecated or read-only attribute (reference §2.2, §5).
+    /// `invalid_field`: unknown, deprecated or read-only attribute (`docs/freshservice.md` §2.2, §5).
     pub fn invalid_field(field: &str) -> Self {
         Self::new(
             field,
@@ -52,7 +52,7 @@ impl FieldError {
         Self::new(field, "invalid_value", &[message])
     }
 
-    /// `invalid_value` for a value outside a choice list (reference §5 verbatim sample).
+    /// `invalid_value` for a value outside a choice list (`docs/freshservice.md` §5).
     pub fn not_a_choice(field: &str) -> Self {
         Self::invalid_value(field, "It should be one of the choice value.")
     }
@@ -88,7 +88,7 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
-    /// 404 with an empty body (reference §5: S6 does not decode 404 bodies).
+    /// 404 with an empty body (`docs/freshservice.md` §5: S6 does not decode 404 bodies).
     #[error("not found")]
     NotFound,
 }
@@ -125,7 +125,7 @@ impl ApiError {
         }
     }
 
-    /// 401 `unsupported_authentication_type` (username/password basic auth, reference §1).
+    /// 401 `unsupported_authentication_type` (username/password basic auth, `docs/freshservice.md` §1).
     pub fn unsupported_auth() -> Self {
         ApiError::Coded {
             status: StatusCode::UNAUTHORIZED,

@@ -1,4 +1,4 @@
-//! Requester fields (reference §3): the built-in fields, the account's custom fields, the
+//! Requester fields (`docs/freshservice.md` §3): the built-in fields, the account's custom fields, the
 //! `GET /requester_fields` rendering, and checking a custom field value against its type.
 
 use chrono::{NaiveDate, Utc};
@@ -21,7 +21,7 @@ pub enum FieldType {
 }
 
 impl FieldType {
-    /// Whether the `query=` filter may use this field (reference §2.1: text, number,
+    /// Whether the `query=` filter may use this field (`docs/freshservice.md` §2.1: text, number,
     /// dropdown, date, phone).
     pub fn queryable(self) -> bool {
         matches!(

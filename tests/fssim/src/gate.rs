@@ -28,7 +28,7 @@ pub struct Ctx {
     pub base: String,
 }
 
-/// Credits a call costs (reference §6): 1, `include=` on a show +1, on a list +3;
+/// Credits a call costs (`docs/freshservice.md` §6): 1, `include=` on a show +1, on a list +3;
 /// `requester_fields?include=user_field_groups` costs 3.
 pub fn credits(rest: &str, query: &str) -> u32 {
     let has_include = query

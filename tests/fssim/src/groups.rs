@@ -1,4 +1,4 @@
-//! Requester groups (reference §4): CRUD on manual groups, members added one per call
+//! Requester groups (`docs/freshservice.md` §4): CRUD on manual groups, members added one per call
 //! (200) and removed (204), members listed as `{id, first_name, last_name, email}`.
 //! `rule_based` groups are listed and viewable but take no changes through the API.
 
@@ -125,8 +125,8 @@ impl Account {
     }
 
     /// `POST /requester_groups/{id}/members/{requester_id}`: 200 with no body. Already a
-    /// member → `duplicate_value` at the account's duplicate status (reference: 400 or 409,
-    /// unconfirmed). A deactivated requester cannot be added (400).
+    /// member → `duplicate_value` at the account's duplicate status (`docs/freshservice.md`
+    /// §4: open; 400 or 409). A deactivated requester cannot be added (400).
     pub fn add_member(&mut self, id: u64, requester_id: u64) -> Result<(), ApiError> {
         if self.group(id)?.kind != "manual" {
             return Err(rule_based_error());

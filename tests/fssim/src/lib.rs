@@ -3,7 +3,7 @@
 //!
 //! Many accounts are served on one port under path prefixes
 //! (`http://127.0.0.1:PORT/{domain}/api/v2/...`), each faithful to
-//! `shared/reference/freshservice-api.md`: requesters and their validation, requester
+//! `docs/freshservice.md` (section by section): requesters and their validation, requester
 //! fields, requester groups, departments, locations, agents, pagination, the per-minute
 //! budget with its headers and 429s, and switchable faults. `/_sim/...` is the admin API.
 

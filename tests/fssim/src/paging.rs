@@ -1,4 +1,4 @@
-//! Pagination (reference §2.3): `page` from 1, `per_page` default 30 and at most 100,
+//! Pagination (`docs/freshservice.md` §2.3): `page` from 1, `per_page` default 30 and at most 100,
 //! invalid values are 400, and a `link: <…&page=N>; rel="next"` header only when a next
 //! page exists.
 

@@ -1,4 +1,4 @@
-//! The `query=` filter language (reference §2.1 "Filter"): a double-quoted, URL-encoded
+//! The `query=` filter language (`docs/freshservice.md` §2.1 "Filter"): a double-quoted, URL-encoded
 //! string of at most 512 characters with `field:'value'`, `field:123`, `field:null`,
 //! `:>` / `:<` on numbers and dates (inclusive, as in Freshworks' filter APIs),
 //! `~[f1|f2]:'prefix'` starts-with, `AND`, `OR` and parentheses.

@@ -1,4 +1,4 @@
-//! The per-account API budget (reference §6): a sliding window (60 s by default, shorter
+//! The per-account API budget (`docs/freshservice.md` §6): a sliding window (60 s by default, shorter
 //! in tests) of credits, every answered call charging its credits, 429 past the budget
 //! with `Retry-After` = whole seconds until enough credits leave the window, and a forced
 //! "429 storm" fault.

@@ -1,4 +1,4 @@
-//! Requesters (reference §2): the object as the API renders it, and the operations
+//! Requesters (`docs/freshservice.md` §2): the object as the API renders it, and the operations
 //! create, update (with the `can_see_all_tickets_from_associated_departments` reset
 //! quirk), deactivate, reactivate, forget, convert to agent, list and `query=` filter.
 
@@ -12,7 +12,7 @@ use crate::paging::{self, Page};
 use crate::query::{self, Kind, Val};
 use crate::validation::{apply_body, check_complete, check_duplicates, Mode};
 
-/// Query parameters `GET /requesters` accepts (reference §2.1).
+/// Query parameters `GET /requesters` accepts (`docs/freshservice.md` §2.1).
 const LIST_PARAMS: &[&str] = &[
     "email",
     "mobile_phone_number",
@@ -23,7 +23,7 @@ const LIST_PARAMS: &[&str] = &[
     "query",
 ];
 
-/// Fields that `~[…]:'prefix'` may use (reference §2.1).
+/// Fields that `~[…]:'prefix'` may use (`docs/freshservice.md` §2.1).
 const PREFIX_FIELDS: &[&str] = &[
     "first_name",
     "last_name",
@@ -58,7 +58,7 @@ impl Account {
         Value::Object(m)
     }
 
-    /// The requester object (reference §2.2): every field present, blanks as `null`.
+    /// The requester object (`docs/freshservice.md` §2.2): every field present, blanks as `null`.
     pub fn requester_json(&self, u: &User) -> Value {
         json!({
             "id": u.id,
@@ -191,8 +191,8 @@ impl Account {
         })
     }
 
-    /// `PUT /requesters/{id}`: partial update returning the full object. Quirk (reference
-    /// §2.2): `can_see_all_tickets_from_associated_departments` becomes false unless the
+    /// `PUT /requesters/{id}`: partial update returning the full object. Quirk
+    /// (`docs/freshservice.md` §2.2): `can_see_all_tickets_from_associated_departments` becomes false unless the
     /// payload sets it to true.
     pub fn update_requester(&mut self, id: u64, body: &Value) -> Result<Value, ApiError> {
         let body = as_object(body)?;
@@ -213,7 +213,7 @@ impl Account {
     }
 
     /// `DELETE /requesters/{id}`: deactivates and removes from all requester groups
-    /// (reference §2.1 notes, S10). An already deactivated requester is 404.
+    /// (`docs/freshservice.md` §2.1 notes, S10). An already deactivated requester is 404.
     pub fn deactivate_requester(&mut self, id: u64) -> Result<(), ApiError> {
         if !self.requester(id)?.active {
             return Err(ApiError::NotFound);

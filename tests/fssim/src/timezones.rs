@@ -1,9 +1,14 @@
 //! Accepted `time_zone` values: the keys of Rails' `ActiveSupport::TimeZone::MAPPING`
-//! (reference §7, source S8), with the IANA identifier each one maps to.
+//! (`docs/freshservice.md` §7, source S8), with the IANA identifier each one maps to.
 //!
 //! Freshservice is a Rails application and stores Rails zone names, not IANA ids. The
-//! real account's list may differ slightly from current Rails (reference §7 says exact
-//! membership is unconfirmed); the simulator accepts exactly this list.
+//! real account's list may differ slightly from current Rails (open, `docs/freshservice.md`
+//! §7); the simulator accepts exactly this list.
+//!
+//! An independent copy of the zone list, used as an oracle for the bridge's own
+//! `shared/mapping/src/timezone.rs`, and deliberately not shared with it: a wrong entry
+//! in one is caught by the other (a name the mapping sends that this list lacks is a
+//! 400 from the simulator in the tests). Keep the two apart; fix whichever is wrong.
 
 /// `(Rails zone name, IANA identifier)`, in Rails' own order.
 pub const MAPPING: &[(&str, &str)] = &[

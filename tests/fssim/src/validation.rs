@@ -1,5 +1,5 @@
-//! Validation of requester create/update bodies, as the reference describes it (§2.2, §5,
-//! §7, §8): writable attributes only, types, email format, `time_zone`/`language` value
+//! Validation of requester create/update bodies, as `docs/freshservice.md` describes it
+//! (§2.2, §5, §7, §8): writable attributes only, types, email format, `time_zone`/`language` value
 //! sets, custom field types and choices, mandatory fields, and email uniqueness across
 //! requesters (active or not), agents and secondary emails.
 
@@ -23,7 +23,7 @@ pub enum Mode {
     Admin,
 }
 
-/// Attributes a client may write on a requester (reference §2.2). Everything else,
+/// Attributes a client may write on a requester (`docs/freshservice.md` §2.2). Everything else,
 /// read-only attributes included, is `invalid_field`.
 pub const WRITABLE: &[&str] = &[
     "first_name",
@@ -362,7 +362,7 @@ pub fn check_complete(acct: &Account, user: &User, body: &Map<String, Value>) ->
 
 /// Email uniqueness: the user's primary and secondary emails may not belong to any other
 /// user of the account (requester active or deactivated, or agent), as primary or
-/// secondary (reference §8, unconfirmed there; the simulator enforces it). The error's
+/// secondary (`docs/freshservice.md` §8, unconfirmed there; the simulator enforces it). The error's
 /// field is the request field that carries the clashing email.
 pub fn check_duplicates(acct: &Account, user: &User) -> Vec<FieldError> {
     let mut errors = Vec::new();

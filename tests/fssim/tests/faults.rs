@@ -22,7 +22,8 @@ async fn latency() {
     assert!(start.elapsed().as_millis() >= 150);
 }
 
-// A share of 5xx answers (§5: 500, and 502/503/504 retryable per S6); no work is done.
+// A share of 5xx answers (`docs/freshservice.md` §5: 500, and 502–504 retried
+// by S6); no work is done.
 #[tokio::test]
 async fn error_statuses() {
     let t = T::new().await;

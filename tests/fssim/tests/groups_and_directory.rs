@@ -1,4 +1,4 @@
-//! Requester groups, requester fields, departments, locations and agents (reference §3, §4, §8).
+//! Requester groups, requester fields, departments, locations and agents (`docs/freshservice.md` §3, §4, §8).
 
 mod common;
 
@@ -39,7 +39,7 @@ async fn manual_group_crud_and_members() {
         json!({"requesters": [{"id": rid, "first_name": "Ronald", "last_name": "Weasley", "email": "ronald.weasley@hogwarts.edu"}]})
     );
 
-    // Adding an existing member: reference says 400 or 409 (unconfirmed); 409 by default.
+    // Adding an existing member: open (`docs/freshservice.md` §4); 409 by default.
     let r = member(&t, Method::POST, gid, rid).await;
     assert_eq!(r.status(), 409);
     assert_eq!(
@@ -243,7 +243,7 @@ async fn custom_fields_added_and_removed() {
         )
         .await;
     assert_eq!(r.status(), 201);
-    // A required custom field must be given (reference §3: "likely").
+    // A required custom field must be given (`docs/freshservice.md` §3: "likely").
     let r = t
         .post(
             "/requesters",

@@ -1,4 +1,4 @@
-//! The per-account budget (reference §6): headers on every answer, 429 + Retry-After past
+//! The per-account budget (`docs/freshservice.md` §6): headers on every answer, 429 + Retry-After past
 //! the budget, failed calls charged, `include=` credits.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Requester endpoints and their validation (reference §2, §5, §7, §8).
+//! Requester endpoints and their validation (`docs/freshservice.md` §2, §5, §7, §8).
 
 mod common;
 
@@ -663,7 +663,7 @@ async fn list_filters_and_include_agents() {
         .map(|x| x["first_name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Harry", "Ron"]);
-    // Deactivated requesters are still listed (reference §8 leaves it open; Steampipe suggests so).
+    // Deactivated requesters are still listed (`docs/freshservice.md` §8 leaves it open; the simulator lists them).
     let id = r["requesters"][0]["id"].as_u64().unwrap();
     t.delete(&format!("/requesters/{id}")).await;
     let r = body(t.get("/requesters?email=harry.potter%40hogwarts.edu").await).await;

@@ -1,4 +1,4 @@
-//! Auth, content negotiation and response conventions (reference §1, §5).
+//! Auth, content negotiation and response conventions (`docs/freshservice.md` §1, §5).
 
 mod common;
 

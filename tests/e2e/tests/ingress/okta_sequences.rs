@@ -1,4 +1,4 @@
-//! Okta's exact request sequences (`docs/architecture.md` §6)
+//! Okta's exact request sequences (`docs/identity-providers.md` §1a–§1f)
 //! replayed against the real ingress, Redis and RabbitMQ. No worker runs:
 //! these prove what Okta sees, answered from the bridge's own state.
 
@@ -23,7 +23,7 @@ fn enc(s: &str) -> String {
     percent_encode(s)
 }
 
-/// Okta URL-encodes the filter (`%20`, `%22`, `%40`), `docs/architecture.md` §6.
+/// Okta URL-encodes the filter (`%20`, `%22`, `%40`), `docs/identity-providers.md` §1b.
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

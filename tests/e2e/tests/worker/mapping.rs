@@ -1,4 +1,4 @@
-//! Every row of DESIGN.md's mapping table through the whole stack (SCIM →
+//! Every row of the mapping table (`docs/architecture.md` §8) through the whole stack (SCIM →
 //! Redis → RabbitMQ → worker → simulator): names, emails, title, phones,
 //! address, locale → language, time zone, custom fields of every type —
 //! and a value that cannot fit a custom field is a permanent failure that
