@@ -136,6 +136,27 @@ impl Keys {
     pub fn web_sessions_glob() -> String {
         format!("{WEB_SESSION}:*")
     }
+    /// String (JSON): the tenant's settings
+    /// ([`crate::records::settings::TenantSettings`]).
+    pub fn settings(&self, tenant: &str) -> String {
+        self.t(tenant, "settings")
+    }
+    /// String (JSON) with a TTL: the account's departments as the worker
+    /// matches names to them (`worker/src/converge/resolve.rs`).
+    pub fn departments(&self, tenant: &str) -> String {
+        self.t(tenant, "departments")
+    }
+    /// Set: users waiting for the requester of the user `reference` names
+    /// (a SCIM id, or a folded userName, email or externalId) to exist, so
+    /// their `reporting_manager_id` can be filled in.
+    pub fn manager_waiters(&self, tenant: &str, reference: &str) -> String {
+        self.t(tenant, &format!("waiting_for:{reference}"))
+    }
+    /// String with a TTL: the Freshservice user id with this (folded) email,
+    /// or `-` for none, as a manager reference was last looked up.
+    pub fn email_lookup(&self, tenant: &str, email: &str) -> String {
+        self.t(tenant, &format!("fs_email:{email}"))
+    }
     /// Hash: what the worker learned about the tenant's Freshservice account
     /// (e.g. `external_id` = `rejected` when the account refuses that field).
     pub fn account_flags(&self, tenant: &str) -> String {
@@ -168,6 +189,10 @@ mod tests {
             k.rate("t1"),
             k.lease_fence("t1", "u"),
             k.account_flags("t1"),
+            k.email_lookup("t1", "a@x"),
+            k.settings("t1"),
+            k.departments("t1"),
+            k.manager_waiters("t1", "m"),
             k.failed("t1"),
             k.pause("t1"),
             k.requester_fields("t1"),

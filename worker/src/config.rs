@@ -10,25 +10,9 @@ use shared::config::{
     default_rate_limit, millis, parsed, rate_window, CommonConfig, ConfigError, Env, Source,
 };
 
-/// What a SCIM DELETE does in Freshservice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeleteMode {
-    /// Deactivate the requester (DELETE /requesters/{id}); it can come back.
-    Deactivate,
-    /// Permanently delete (DELETE /requesters/{id}/forget), tickets included.
-    Forget,
-}
-
-impl std::str::FromStr for DeleteMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "deactivate" => Ok(Self::Deactivate),
-            "forget" => Ok(Self::Forget),
-            _ => Err("expected `deactivate` or `forget`".into()),
-        }
-    }
-}
+/// What a SCIM DELETE does, unless the tenant chose otherwise on its
+/// settings page (one type for both: `shared/src/records/settings.rs`).
+pub use shared::records::settings::DeleteMode;
 
 /// The worker: consumes change events and converges Freshservice.
 #[derive(Clone, Debug)]

@@ -69,6 +69,7 @@ pub async fn start_full(config: WorkerConfig) -> anyhow::Result<Started> {
             tenants.clone(),
             config.clone(),
             metrics.clone(),
+            publisher.clone(),
         ),
         tenants,
         config: config.clone(),

@@ -3,7 +3,8 @@
 //! and a replayed event costs none.
 //!
 //! Rules:
-//! - A missing key and `null` both mean "blank"; blank → blank is no change.
+//! - A missing key and `null` both mean "blank" (and `[]` for
+//!   `department_ids`); blank → blank is no change.
 //!   So a first write (`applied = None`) never sends `null`s: a new
 //!   requester has nothing to clear.
 //! - Top-level keys absent from `desired` are not touched: the mapping left
@@ -11,13 +12,12 @@
 //! - `custom_fields` is compared per key and sent as one object holding only
 //!   the changed keys; a key the snapshot had and `desired` no longer has is
 //!   sent as `null`, because Okta drops a custom attribute when it is cleared.
-//! - `can_see_all_tickets_from_associated_departments` rides along with every
-//!   non-empty change, since a PUT without it resets it
-//!   (`docs/architecture.md` §6).
+//! - `can_see_all_tickets_from_associated_departments` is not the mapping's:
+//!   the worker adds Freshservice's current value to every PUT
+//!   (`worker/src/converge/run.rs`). An old snapshot that still holds it is
+//!   not a reason to call.
 
 use serde_json::{Map, Value};
-
-use super::requester::CAN_SEE_DEPARTMENT_TICKETS;
 
 /// The fields of `desired` that differ from `applied` (the body last
 /// applied to Freshservice, `None` before the first write). Empty map:
@@ -30,31 +30,16 @@ pub fn changed_fields(
     let applied = applied.unwrap_or(&empty);
     let mut out = Map::new();
     for (key, want) in desired {
-        if key == CAN_SEE_DEPARTMENT_TICKETS {
-            continue;
-        }
         if key == "custom_fields" {
             continue;
         }
-        if !same(applied.get(key), Some(want)) {
+        if !same_field(key, applied.get(key), Some(want)) {
             out.insert(key.clone(), want.clone());
         }
     }
     let custom = changed_custom(applied.get("custom_fields"), desired.get("custom_fields"));
     if !custom.is_empty() {
         out.insert("custom_fields".into(), Value::Object(custom));
-    }
-    let flag = desired
-        .get(CAN_SEE_DEPARTMENT_TICKETS)
-        .cloned()
-        .unwrap_or(Value::Bool(false));
-    // The flag alone triggers a call only when the snapshot says it differs;
-    // a snapshot without it (nothing applied yet) is not a reason to call.
-    let flag_differs = applied
-        .get(CAN_SEE_DEPARTMENT_TICKETS)
-        .is_some_and(|had| had != &flag);
-    if !out.is_empty() || flag_differs {
-        out.insert(CAN_SEE_DEPARTMENT_TICKETS.into(), flag);
     }
     out
 }
@@ -76,6 +61,17 @@ fn changed_custom(applied: Option<&Value>, desired: Option<&Value>) -> Map<Strin
         }
     }
     out
+}
+
+/// [`same`], and for `department_ids` an empty list is blank too: a user
+/// Okta names no department for is not a reason to write a requester that
+/// never had one.
+fn same_field(key: &str, a: Option<&Value>, b: Option<&Value>) -> bool {
+    if key == "department_ids" {
+        let empty = |v: &&Value| v.as_array().is_some_and(Vec::is_empty);
+        return same(a.filter(|v| !empty(v)), b.filter(|v| !empty(v)));
+    }
+    same(a, b)
 }
 
 /// Equality where a missing value and `null` are the same blank.
@@ -102,8 +98,7 @@ mod tests {
             "secondary_emails": [],
             "job_title": "Captain",
             "address": null,
-            "custom_fields": {"night_shift": true, "spl_number": null},
-            "can_see_all_tickets_from_associated_departments": false
+            "custom_fields": {"night_shift": true, "spl_number": null}
         }))
     }
 
@@ -117,8 +112,7 @@ mod tests {
                 "primary_email": "jack@x",
                 "secondary_emails": [],
                 "job_title": "Captain",
-                "custom_fields": {"night_shift": true},
-                "can_see_all_tickets_from_associated_departments": false
+                "custom_fields": {"night_shift": true}
             })
         );
     }
@@ -136,7 +130,7 @@ mod tests {
     }
 
     #[test]
-    fn changed_and_cleared_fields_carry_the_flag() {
+    fn changed_and_cleared_fields() {
         let applied = obj(json!({
             "first_name": "Jack",
             "last_name": "Sparrow",
@@ -144,8 +138,7 @@ mod tests {
             "secondary_emails": ["old@x"],
             "job_title": "Pirate",
             "address": null,
-            "custom_fields": {"night_shift": true, "spl_number": 7},
-            "can_see_all_tickets_from_associated_departments": false
+            "custom_fields": {"night_shift": true, "spl_number": 7}
         }));
         let got = changed_fields(Some(&applied), &desired());
         assert_eq!(
@@ -154,8 +147,7 @@ mod tests {
                 "last_name": null,
                 "secondary_emails": [],
                 "job_title": "Captain",
-                "custom_fields": {"spl_number": null},
-                "can_see_all_tickets_from_associated_departments": false
+                "custom_fields": {"spl_number": null}
             })
         );
     }
@@ -174,8 +166,7 @@ mod tests {
         assert_eq!(
             Value::Object(got),
             json!({
-                "custom_fields": {"b": "z", "new": false, "gone": null},
-                "can_see_all_tickets_from_associated_departments": false
+                "custom_fields": {"b": "z", "new": false, "gone": null}
             })
         );
         // Okta dropping every custom attribute clears them all.
@@ -195,31 +186,34 @@ mod tests {
     }
 
     #[test]
-    fn the_flag_is_sent_when_it_alone_differs_or_is_missing_from_desired() {
+    fn no_department_is_blank_but_clearing_one_is_sent() {
+        let d = obj(json!({"first_name": "A", "department_ids": []}));
+        assert_eq!(
+            Value::Object(changed_fields(None, &d)),
+            json!({"first_name": "A"})
+        );
+        let had = obj(json!({"first_name": "A", "department_ids": [5]}));
+        assert_eq!(
+            Value::Object(changed_fields(Some(&had), &d)),
+            json!({"department_ids": []})
+        );
+        let none = obj(json!({"first_name": "A"}));
+        assert!(changed_fields(Some(&none), &d).is_empty());
+    }
+
+    #[test]
+    fn the_departments_flag_is_never_the_mappings() {
+        // An old snapshot holding the flag (the bridge used to send it) is
+        // not a reason to call, and nothing the mapping makes sends it.
         let applied = obj(
             json!({"first_name": "Jack", "can_see_all_tickets_from_associated_departments": true}),
         );
-        let desired = obj(
-            json!({"first_name": "Jack", "can_see_all_tickets_from_associated_departments": false}),
-        );
+        let desired = obj(json!({"first_name": "Jack"}));
+        assert!(changed_fields(Some(&applied), &desired).is_empty());
         assert_eq!(
-            Value::Object(changed_fields(Some(&applied), &desired)),
-            json!({"can_see_all_tickets_from_associated_departments": false})
+            Value::Object(changed_fields(None, &obj(json!({"first_name": "Ann"})))),
+            json!({"first_name": "Ann"})
         );
-        // Without the flag in desired, its intended value false is sent.
-        let desired = obj(json!({"first_name": "Ann"}));
-        assert_eq!(
-            Value::Object(changed_fields(None, &desired)),
-            json!({"first_name": "Ann", "can_see_all_tickets_from_associated_departments": false})
-        );
-        // Nothing to write: not even the flag.
         assert!(changed_fields(None, &Map::new()).is_empty());
-        let applied = obj(json!({"first_name": "Ann"}));
-        assert!(changed_fields(
-            Some(&applied),
-            &obj(json!({"first_name": "Ann",
-            "can_see_all_tickets_from_associated_departments": false}))
-        )
-        .is_empty());
     }
 }

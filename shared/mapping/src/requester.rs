@@ -1,6 +1,6 @@
 //! A stored SCIM user → the desired Freshservice requester body (every row
-//! of the table in `docs/architecture.md` §8 except `active`, which has its
-//! own endpoints).
+//! of the mapping table, `docs/architecture.md` §8, except `active`, which
+//! has its own endpoints), as the tenant's [`MappingSettings`] choose.
 //!
 //! Blank policy: fields the bridge owns are always present in the body, as
 //! `null` when Okta has no value, so that clearing a value in Okta clears it
@@ -11,20 +11,26 @@
 //! `secondary_emails` is an array (`[]`, not `null`); `language` and
 //! `time_zone` are left out when Okta has none or nothing matches, so the
 //! account default or the previous value stays; `custom_fields` carries only
-//! what Okta sends ([`super::diff`] clears keys Okta stopped sending).
+//! what Okta sends ([`super::diff`] clears keys Okta stopped sending);
+//! `department_ids` is left out when Okta's department matches none of the
+//! account's. A row the tenant switched off is left out: the field keeps
+//! what Freshservice holds.
 
 use serde_json::{Map, Value};
 
 use super::address::address_line;
 use super::custom::map_custom_fields;
+use super::enterprise::{self, Resolved};
 use super::error::MappingError;
 use super::fields::AccountFields;
 use super::locale::locale_to_language;
+use super::settings::{MappingSettings, Row};
 use super::timezone::map_time_zone;
 
-/// Always sent as `false`: a PUT without it resets it to `false` anyway
-/// (`docs/architecture.md` §6), and the bridge never grants
-/// department-wide visibility.
+/// Not the bridge's field: an admin ticks it in Freshservice. A PUT without
+/// it resets it to `false` (`docs/freshservice.md` §2.2), so the worker
+/// sends back, on every PUT, the value Freshservice holds
+/// (`worker/src/converge/run.rs`); the mapping never produces it.
 pub const CAN_SEE_DEPARTMENT_TICKETS: &str = "can_see_all_tickets_from_associated_departments";
 
 /// Every key [`to_requester`] can produce; all are writable requester
@@ -40,8 +46,9 @@ pub const PRODUCED_FIELDS: &[&str] = &[
     "address",
     "language",
     "time_zone",
+    "department_ids",
+    "reporting_manager_id",
     "custom_fields",
-    CAN_SEE_DEPARTMENT_TICKETS,
 ];
 
 /// The desired requester body and what the mapping had to leave out.
@@ -54,14 +61,22 @@ pub struct Mapped {
     pub warnings: Vec<String>,
 }
 
-/// Maps a stored SCIM user (core attributes at top level, custom attributes
-/// under `custom_fields`) onto this account's requester fields.
-pub fn to_requester(user: &Value, fields: &AccountFields) -> Result<Mapped, MappingError> {
+/// Maps a stored SCIM user (core attributes at top level, enterprise ones
+/// under [`crate::settings::ENTERPRISE_URN`], custom attributes under `custom_fields`) onto
+/// this account's requester fields, as the tenant's `settings` choose, with
+/// the department and manager the worker looked up (`resolved`).
+pub fn to_requester(
+    user: &Value,
+    fields: &AccountFields,
+    settings: &MappingSettings,
+    resolved: &Resolved,
+) -> Result<Mapped, MappingError> {
     if !user.is_object() {
         return Err(MappingError::InvalidUser(
             "the user is not a JSON object".into(),
         ));
     }
+    let on = |row| settings.is_on(row);
     let mut warnings = Vec::new();
     let primary = primary_email(user);
     let work_phone = phone(user, "work");
@@ -78,26 +93,38 @@ pub fn to_requester(user: &Value, fields: &AccountFields) -> Result<Mapped, Mapp
     })?;
     warnings.extend(fallback_note);
     body.insert("first_name".into(), first.into());
-    body.insert(
-        "last_name".into(),
-        or_null(text(user.pointer("/name/familyName"))),
-    );
+    if on(Row::LastName) {
+        body.insert(
+            "last_name".into(),
+            or_null(text(user.pointer("/name/familyName"))),
+        );
+    }
     if let Some(p) = &primary {
         body.insert("primary_email".into(), p.clone().into());
     }
-    body.insert(
-        "secondary_emails".into(),
-        secondary_emails(user, primary.as_deref()).into(),
-    );
-    body.insert("job_title".into(), or_null(text(user.get("title"))));
-    body.insert("work_phone_number".into(), or_null(work_phone));
-    body.insert("mobile_phone_number".into(), or_null(mobile_phone));
-    body.insert(
-        "address".into(),
-        or_null(user.get("addresses").and_then(address_line)),
-    );
+    if on(Row::SecondaryEmails) {
+        body.insert(
+            "secondary_emails".into(),
+            secondary_emails(user, primary.as_deref()).into(),
+        );
+    }
+    if on(Row::JobTitle) {
+        body.insert("job_title".into(), or_null(text(user.get("title"))));
+    }
+    if on(Row::WorkPhone) {
+        body.insert("work_phone_number".into(), or_null(work_phone));
+    }
+    if on(Row::MobilePhone) {
+        body.insert("mobile_phone_number".into(), or_null(mobile_phone));
+    }
+    if on(Row::Address) {
+        body.insert(
+            "address".into(),
+            or_null(user.get("addresses").and_then(address_line)),
+        );
+    }
 
-    if let Some(locale) = text(user.get("locale")) {
+    if let Some(locale) = text(user.get("locale")).filter(|_| on(Row::Language)) {
         match locale_to_language(&locale, &fields.languages) {
             Some(code) => {
                 body.insert("language".into(), code.into());
@@ -108,7 +135,7 @@ pub fn to_requester(user: &Value, fields: &AccountFields) -> Result<Mapped, Mapp
             )),
         }
     }
-    if let Some(tz) = text(user.get("timezone")) {
+    if let Some(tz) = text(user.get("timezone")).filter(|_| on(Row::TimeZone)) {
         match map_time_zone(&tz, fields.time_zones.as_deref()) {
             Some(name) => {
                 body.insert("time_zone".into(), name.into());
@@ -123,22 +150,28 @@ pub fn to_requester(user: &Value, fields: &AccountFields) -> Result<Mapped, Mapp
             )),
         }
     }
+    if on(Row::Department) {
+        enterprise::department(&mut body, &mut warnings, resolved);
+    }
+    if on(Row::Manager) {
+        enterprise::manager(&mut body, &mut warnings, resolved);
+    }
 
+    let mut custom = Map::new();
     match user.get("custom_fields") {
+        _ if !on(Row::CustomFields) => {}
         None | Some(Value::Null) => {}
-        Some(Value::Object(values)) => {
-            let custom = map_custom_fields(values, fields)?;
-            if !custom.is_empty() {
-                body.insert("custom_fields".into(), custom.into());
-            }
-        }
+        Some(Value::Object(values)) => custom = map_custom_fields(values, fields)?,
         Some(other) => {
             return Err(MappingError::InvalidUser(format!(
                 "custom_fields must be an object, not {other}"
             )))
         }
     }
-    body.insert(CAN_SEE_DEPARTMENT_TICKETS.into(), false.into());
+    enterprise::custom_fields(user, fields, settings, &mut custom, &mut warnings)?;
+    if !custom.is_empty() {
+        body.insert("custom_fields".into(), custom.into());
+    }
 
     warnings.extend(missing_required(&body, fields));
     Ok(Mapped { body, warnings })
@@ -288,6 +321,16 @@ mod tests {
     use crate::fields::{CustomField, CustomKind};
     use serde_json::json;
 
+    /// The mapping as shipped, nothing resolved.
+    fn map(user: &Value, fields: &AccountFields) -> Result<Mapped, MappingError> {
+        to_requester(
+            user,
+            fields,
+            &MappingSettings::default(),
+            &Resolved::default(),
+        )
+    }
+
     fn fields() -> AccountFields {
         AccountFields {
             custom: vec![
@@ -339,7 +382,7 @@ mod tests {
 
     #[test]
     fn full_user_maps_every_row() {
-        let m = to_requester(&full_user(), &fields()).unwrap();
+        let m = map(&full_user(), &fields()).unwrap();
         assert_eq!(
             Value::Object(m.body),
             json!({
@@ -353,8 +396,9 @@ mod tests {
                 "address": "Black Pearl, Tortuga, Caribbean Sea",
                 "language": "en",
                 "time_zone": "Eastern Time (US & Canada)",
-                "custom_fields": {"night_shift": true, "joined_date": "2016-04-19"},
-                "can_see_all_tickets_from_associated_departments": false
+                "department_ids": [],
+                "reporting_manager_id": null,
+                "custom_fields": {"night_shift": true, "joined_date": "2016-04-19"}
             })
         );
         assert!(m.warnings.is_empty(), "{:?}", m.warnings);
@@ -362,7 +406,7 @@ mod tests {
 
     #[test]
     fn only_writable_requester_fields_are_produced() {
-        let m = to_requester(&full_user(), &fields()).unwrap();
+        let m = map(&full_user(), &fields()).unwrap();
         for key in m.body.keys() {
             assert!(PRODUCED_FIELDS.contains(&key.as_str()), "{key}");
         }
@@ -372,7 +416,7 @@ mod tests {
     #[test]
     fn minimal_user_sends_blanks_for_owned_fields() {
         let user = json!({"userName": "ann@example.com"});
-        let m = to_requester(&user, &fields()).unwrap();
+        let m = map(&user, &fields()).unwrap();
         assert_eq!(
             Value::Object(m.body),
             json!({
@@ -384,7 +428,8 @@ mod tests {
                 "work_phone_number": null,
                 "mobile_phone_number": null,
                 "address": null,
-                "can_see_all_tickets_from_associated_departments": false
+                "department_ids": [],
+                "reporting_manager_id": null
             })
         );
         assert_eq!(m.warnings.len(), 1);
@@ -425,7 +470,7 @@ mod tests {
             {"value": "b@x"}, {"value": "A@x", "primary": true}, {"value": "a@X"},
             {"value": "B@X"}, {"value": "c@x"}
         ]});
-        let m = to_requester(&user, &fields()).unwrap();
+        let m = map(&user, &fields()).unwrap();
         assert_eq!(m.body["primary_email"], json!("A@x"));
         assert_eq!(m.body["secondary_emails"], json!(["b@x", "c@x"]));
     }
@@ -458,7 +503,7 @@ mod tests {
             ),
         ];
         for (user, want, warned) in cases {
-            let m = to_requester(&user, &fields()).unwrap();
+            let m = map(&user, &fields()).unwrap();
             assert_eq!(m.body["first_name"], json!(want), "{user}");
             assert_eq!(!m.warnings.is_empty(), warned, "{user}: {:?}", m.warnings);
         }
@@ -466,21 +511,21 @@ mod tests {
 
     #[test]
     fn users_without_contact_or_name_are_errors() {
-        let err = to_requester(&json!({"userName": "jdoe"}), &fields()).unwrap_err();
+        let err = map(&json!({"userName": "jdoe"}), &fields()).unwrap_err();
         assert_eq!(err, MappingError::NoContact);
         // A phone-only user without any name cannot get a first name.
         let user = json!({"phoneNumbers": [{"type": "mobile", "value": "1"}]});
         assert!(matches!(
-            to_requester(&user, &fields()),
+            map(&user, &fields()),
             Err(MappingError::InvalidUser(_))
         ));
         assert!(matches!(
-            to_requester(&json!([]), &fields()),
+            map(&json!([]), &fields()),
             Err(MappingError::InvalidUser(_))
         ));
         let user = json!({"userName": "a@b", "custom_fields": "x"});
         assert!(matches!(
-            to_requester(&user, &fields()),
+            map(&user, &fields()),
             Err(MappingError::InvalidUser(_))
         ));
     }
@@ -493,12 +538,12 @@ mod tests {
             {"type": "mobile", "value": 5551234},
             {"type": "mobile", "value": "6"}
         ]});
-        let m = to_requester(&user, &fields()).unwrap();
+        let m = map(&user, &fields()).unwrap();
         assert_eq!(m.body["work_phone_number"], json!("2"));
         assert_eq!(m.body["mobile_phone_number"], json!("5551234"));
         // Only a mobile number: enough contact, no email needed.
         let user = json!({"userName": "jdoe", "phoneNumbers": [{"type": "mobile", "value": "7"}]});
-        let m = to_requester(&user, &fields()).unwrap();
+        let m = map(&user, &fields()).unwrap();
         assert!(!m.body.contains_key("primary_email"));
         assert_eq!(m.body["mobile_phone_number"], json!("7"));
         assert_eq!(m.body["work_phone_number"], Value::Null);
@@ -509,7 +554,7 @@ mod tests {
         let mut user = full_user();
         user["locale"] = json!("xx_YY");
         user["timezone"] = json!("Mars/Olympus");
-        let m = to_requester(&user, &fields()).unwrap();
+        let m = map(&user, &fields()).unwrap();
         assert!(!m.body.contains_key("language"));
         assert!(!m.body.contains_key("time_zone"));
         assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
@@ -523,10 +568,10 @@ mod tests {
         f.time_zones = Some(vec!["Edinburgh".into()]);
         let mut user = full_user();
         user["timezone"] = json!("Europe/London");
-        let m = to_requester(&user, &f).unwrap();
+        let m = map(&user, &f).unwrap();
         assert_eq!(m.body["time_zone"], json!("Edinburgh"));
         user["timezone"] = json!("America/New_York");
-        let m = to_requester(&user, &f).unwrap();
+        let m = map(&user, &f).unwrap();
         assert!(!m.body.contains_key("time_zone"));
         assert!(
             m.warnings[0].contains("offered by this account"),
@@ -540,7 +585,7 @@ mod tests {
         let mut user = full_user();
         user.as_object_mut().unwrap().remove("locale");
         user["timezone"] = json!(null);
-        let m = to_requester(&user, &fields()).unwrap();
+        let m = map(&user, &fields()).unwrap();
         assert!(!m.body.contains_key("language") && !m.body.contains_key("time_zone"));
         assert!(m.warnings.is_empty());
     }
@@ -549,15 +594,15 @@ mod tests {
     fn custom_field_errors_propagate() {
         let mut user = full_user();
         user["custom_fields"] = json!({"night_shift": "maybe"});
-        let err = to_requester(&user, &fields()).unwrap_err();
+        let err = map(&user, &fields()).unwrap_err();
         assert!(matches!(err, MappingError::CustomField { ref name, .. } if name == "night_shift"));
         user["custom_fields"] = json!({"ship": "Pearl"});
-        let err = to_requester(&user, &fields()).unwrap_err();
+        let err = map(&user, &fields()).unwrap_err();
         assert!(matches!(err, MappingError::UnknownCustomField { ref name, .. } if name == "ship"));
         // Empty or null custom_fields: no custom_fields key at all.
         for cf in [json!({}), json!(null)] {
             user["custom_fields"] = cf;
-            assert!(!to_requester(&user, &fields())
+            assert!(!map(&user, &fields())
                 .unwrap()
                 .body
                 .contains_key("custom_fields"));
@@ -575,7 +620,7 @@ mod tests {
             "department".into(),
         ];
         let user = json!({"userName": "ann@example.com", "name": {"givenName": "Ann"}});
-        let m = to_requester(&user, &f).unwrap();
+        let m = map(&user, &f).unwrap();
         let named: Vec<_> = m
             .warnings
             .iter()
@@ -596,5 +641,48 @@ mod tests {
         for (user, want) in cases {
             assert_eq!(desired_active(&user), want, "{user}");
         }
+    }
+
+    #[test]
+    fn rows_switched_off_are_left_out() {
+        let mut settings = MappingSettings::default();
+        settings.off.extend([
+            Row::WorkPhone,
+            Row::MobilePhone,
+            Row::Department,
+            Row::Manager,
+            Row::CustomFields,
+            Row::TimeZone,
+            Row::JobTitle,
+        ]);
+        let resolved = Resolved {
+            department: Some(crate::Resolution::Found(3)),
+            manager: Some(crate::Resolution::Found(4)),
+        };
+        let m = to_requester(&full_user(), &fields(), &settings, &resolved).unwrap();
+        for gone in [
+            "work_phone_number",
+            "mobile_phone_number",
+            "department_ids",
+            "reporting_manager_id",
+            "custom_fields",
+            "time_zone",
+            "job_title",
+        ] {
+            assert!(!m.body.contains_key(gone), "{gone} still in {:?}", m.body);
+        }
+        assert_eq!(m.body["last_name"], "Sparrow");
+        // Identity is never a row: first name and primary email stay.
+        assert_eq!(m.body["primary_email"], "jack@yourcompany.com");
+
+        let m = to_requester(
+            &full_user(),
+            &fields(),
+            &MappingSettings::default(),
+            &resolved,
+        )
+        .unwrap();
+        assert_eq!(m.body["department_ids"], json!([3]));
+        assert_eq!(m.body["reporting_manager_id"], 4);
     }
 }

@@ -33,6 +33,18 @@ pub struct Requester {
     pub active: Option<bool>,
     #[serde(default)]
     pub is_agent: Option<bool>,
+    /// An admin's setting, not the bridge's: a PUT resets it unless it is
+    /// sent as `true` (`docs/freshservice.md` §2.2), so the worker reads it
+    /// here and sends it back. `None`: Freshservice did not say.
+    #[serde(default, rename = "can_see_all_tickets_from_associated_departments")]
+    pub sees_department_tickets: Option<bool>,
+}
+
+/// A department, as the worker matches Okta's `department` name to it.
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct Department {
+    pub id: u64,
+    pub name: String,
 }
 
 /// One Freshservice API call, not yet sent.
@@ -112,6 +124,26 @@ impl Call {
             "list_requesters",
         )
     }
+    /// One page (100, the most Freshservice gives) of the account's
+    /// departments; [`Answer::more`] says whether another follows.
+    pub fn departments_page(page: u32) -> Self {
+        Self::new(
+            Method::GET,
+            format!("/departments?per_page=100&page={page}"),
+            None,
+            "list_departments",
+        )
+    }
+    /// Creates a department (a tenant's opt-in for names Okta sends that
+    /// the account lacks).
+    pub fn create_department(name: &str) -> Self {
+        Self::new(
+            Method::POST,
+            "/departments".into(),
+            Some(serde_json::json!({ "name": name })),
+            "create_department",
+        )
+    }
     pub fn requester_fields() -> Self {
         Self::new(
             Method::GET,
@@ -136,6 +168,9 @@ impl Call {
 pub struct Answer {
     pub status: u16,
     pub text: String,
+    /// A `Link: <…>; rel="next"` header came with it: a list has another
+    /// page (Freshservice gives no count; `docs/freshservice.md` §2.3).
+    pub more: bool,
 }
 
 impl Answer {
@@ -247,6 +282,12 @@ impl FsClient {
         };
         let retry_after = header("retry-after");
         let remaining = header("x-ratelimit-remaining").map(|r| r.min(u32::MAX as u64) as u32);
+        let more = resp
+            .headers()
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("rel=\"next\"") || v.contains("rel=next"));
         if status.is_redirection() {
             let location = resp
                 .headers()
@@ -268,6 +309,7 @@ impl FsClient {
             Ok(text) if status.is_success() => Ok(Answer {
                 status: status.as_u16(),
                 text,
+                more,
             }),
             Ok(text) => Err(classify(status, retry_after, text)),
         };
@@ -301,6 +343,28 @@ pub fn parse_requester(text: &str) -> Result<Requester, FsError> {
     }
     serde_json::from_str::<Wrap>(text)
         .map(|w| w.requester)
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// `{"departments": […]}` → the list.
+pub fn parse_departments(text: &str) -> Result<Vec<Department>, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        departments: Vec<Department>,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.departments)
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// `{"department": {…}}` → the department.
+pub fn parse_department(text: &str) -> Result<Department, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        department: Department,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.department)
         .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
 }
 

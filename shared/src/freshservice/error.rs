@@ -91,6 +91,30 @@ impl FsError {
             })
     }
 
+    /// True for a 400 or 409 `duplicate_value` naming `field` (which of the
+    /// two Freshservice answers is open: `docs/freshservice.md` §5).
+    pub fn is_duplicate_value(&self, field: &str) -> bool {
+        let body = match self {
+            Self::Permanent {
+                status: 400 | 409,
+                body,
+            }
+            | Self::DuplicateEmail { body } => body,
+            _ => return false,
+        };
+        let Ok(v) = serde_json::from_str::<Value>(body) else {
+            return false;
+        };
+        v.get("errors")
+            .and_then(|e| e.as_array())
+            .is_some_and(|errs| {
+                errs.iter().any(|e| {
+                    e.get("field").and_then(|f| f.as_str()) == Some(field)
+                        && e.get("code").and_then(|c| c.as_str()) == Some("duplicate_value")
+                })
+            })
+    }
+
     /// Short label for metrics and the sync status.
     pub fn class(&self) -> &'static str {
         match self {

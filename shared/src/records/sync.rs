@@ -34,6 +34,10 @@ pub mod field {
         LAST_ERROR = "last_error";
         /// The dead-letter class, once the user was given up on.
         DEAD = "dead";
+        /// The reference (`Keys::manager_waiters`) of a manager the applied
+        /// version could not name yet: the user is converged again, even at
+        /// the same version, when that manager's requester appears.
+        WAITING_FOR = "waiting_for";
     }
 }
 
@@ -49,6 +53,7 @@ pub struct SyncRecord {
     pub attempts: Option<u32>,
     pub last_error: Option<String>,
     pub dead: Option<String>,
+    pub waiting_for: Option<String>,
 }
 
 impl SyncRecord {
@@ -75,6 +80,7 @@ impl SyncRecord {
             attempts: get(field::ATTEMPTS).and_then(|a| number(field::ATTEMPTS, a).ok()),
             last_error: get(field::LAST_ERROR).map(str::to_string),
             dead: get(field::DEAD).map(str::to_string),
+            waiting_for: get(field::WAITING_FOR).map(str::to_string),
         }
     }
 
@@ -107,6 +113,7 @@ impl SyncRecord {
         put(field::ATTEMPTS, self.attempts.map(|a| a.to_string()));
         put(field::LAST_ERROR, self.last_error.clone());
         put(field::DEAD, self.dead.clone());
+        put(field::WAITING_FOR, self.waiting_for.clone());
         out
     }
 }
@@ -150,6 +157,7 @@ mod tests {
             attempts: Some(3),
             last_error: Some("Freshservice 500".into()),
             dead: Some("agent".into()),
+            waiting_for: Some("m1".into()),
         };
         assert_eq!(SyncRecord::decode(&encoded(&r)), r);
     }
@@ -219,7 +227,8 @@ mod tests {
                 "warnings",
                 "attempts",
                 "last_error",
-                "dead"
+                "dead",
+                "waiting_for"
             ]
         );
     }

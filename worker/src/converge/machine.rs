@@ -144,7 +144,6 @@ mod tests {
     use serde_json::{json, Map, Value};
 
     use super::*;
-    use crate::converge::plan::SEE_ALL_TICKETS;
 
     fn obj(v: Value) -> Map<String, Value> {
         match v {
@@ -178,8 +177,9 @@ mod tests {
         Applied {
             version: Some(4),
             requester_id: Some(7),
-            snapshot: Some(obj(json!({"first_name": "A", SEE_ALL_TICKETS: false}))),
+            snapshot: Some(obj(json!({"first_name": "A"}))),
             active,
+            waiting_for: None,
         }
     }
 
@@ -204,9 +204,7 @@ mod tests {
             rid: 7,
             plan: Known::Update {
                 reactivate,
-                changes: obj(
-                    json!({"first_name": "B", "primary_email": "b@x.test", SEE_ALL_TICKETS: false}),
-                ),
+                changes: obj(json!({"first_name": "B", "primary_email": "b@x.test"})),
             },
         }
     }

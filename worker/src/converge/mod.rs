@@ -10,6 +10,8 @@
 //!   `run.rs`, which makes their calls;
 //! - `failure.rs`: what the consumer must do with each failure (pure);
 //! - `plan.rs`, `desired.rs`: the desired body and the fields to send;
+//! - `resolve.rs`: the department and manager a user names, and waking the
+//!   users who wait for a manager;
 //! - `api.rs`: every Freshservice call, inside the tenant's budget;
 //! - `record.rs`: the fenced sync-status writes.
 
@@ -19,17 +21,20 @@ mod failure;
 mod machine;
 mod plan;
 pub mod record;
+mod resolve;
 mod run;
 
 use std::{collections::HashMap, sync::Arc};
 
-use crate::config::WorkerConfig;
+use crate::config::{DeleteMode, WorkerConfig};
 use redis::{aio::ConnectionManager, AsyncCommands};
 use serde_json::Value;
 use shared::{
     event::{ChangeEvent, DeadClass, ResourceKind},
     freshservice::{client, Budget, Call, FsClient},
     keys::Keys,
+    queue::Publisher,
+    records::settings::TenantSettings,
     tenant::{Tenant, TenantState, TenantStore},
 };
 
@@ -58,6 +63,8 @@ struct Inner {
     leases: Leases,
     sync: SyncStore,
     metrics: Arc<Metrics>,
+    /// For waking the users who wait for a manager (`resolve.rs`).
+    publisher: Arc<Publisher>,
     /// One requester-fields fetch at a time per process, so a burst of
     /// events for a cold tenant costs one call, not one per task.
     fields_fetch: tokio::sync::Mutex<()>,
@@ -69,6 +76,7 @@ impl Converger {
         tenants: TenantStore,
         config: Arc<WorkerConfig>,
         metrics: Arc<Metrics>,
+        publisher: Arc<Publisher>,
     ) -> Self {
         let keys = Keys::new(config.common.key_prefix.clone());
         Self {
@@ -82,6 +90,7 @@ impl Converger {
                 tenants,
                 config,
                 metrics,
+                publisher,
                 fields_fetch: tokio::sync::Mutex::new(()),
             }),
         }
@@ -104,12 +113,9 @@ impl Inner {
             return Ok(Outcome::Skipped("groups are not pushed yet"));
         }
         // Cheap check first: a duplicate or old event costs one Redis read.
-        if self
-            .sync
-            .applied_version(&ev.tenant, &ev.id)
-            .await?
-            .is_some_and(|a| a >= ev.version)
-        {
+        // A user waiting for a manager is worth another look at any version.
+        let (applied, waiting) = self.sync.applied_version(&ev.tenant, &ev.id).await?;
+        if applied.is_some_and(|a| a >= ev.version) && !waiting {
             return Ok(Outcome::Skipped("already applied"));
         }
         let Some(tenant) = self.tenants.get(&ev.tenant).await.map_err(tenant_err)? else {
@@ -148,9 +154,19 @@ impl Inner {
             }
         };
         let applied = self.sync.applied(&ev.tenant, &ev.id).await?;
-        if applied.version.is_some_and(|a| a >= stored.version) {
+        if applied.version.is_some_and(|a| a >= stored.version) && applied.waiting_for.is_none() {
             return Ok(Outcome::Skipped("already applied"));
         }
+        let mut r = self.redis.clone();
+        let settings = match TenantSettings::load(&mut r, &self.keys, &ev.tenant).await? {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(Halt::Dead {
+                    class: DeadClass::CorruptState,
+                    reason: format!("the tenant's settings are unreadable: {e}"),
+                })
+            }
+        };
         let api = TenantApi {
             client: FsClient::for_domain(
                 self.http.clone(),
@@ -168,10 +184,19 @@ impl Inner {
             inline_wait: self.config.budget_inline_wait,
         };
         let fields = self.requester_fields(&api).await?;
-        let desired = desired::desired(&stored, &fields).map_err(|e| Halt::Dead {
-            class: DeadClass::Mapping,
-            reason: e.to_string(),
-        })?;
+        let refs = shared::mapping::Refs::of(&stored.doc);
+        let lookup = resolve::Resolver {
+            inner: self,
+            api: &api,
+            settings: &settings.mapping,
+        }
+        .resolve(&ev.id, &refs)
+        .await?;
+        let desired = desired::desired(&stored, &ev.id, &fields, &settings.mapping, lookup)
+            .map_err(|e| Halt::Dead {
+                class: DeadClass::Mapping,
+                reason: e.to_string(),
+            })?;
         let run = Run {
             inner: self,
             api,
@@ -179,6 +204,8 @@ impl Inner {
             lease,
             desired,
             applied,
+            forget_on_delete: settings.on_delete.unwrap_or(self.config.delete_mode)
+                == DeleteMode::Forget,
         };
         run.apply().await
     }

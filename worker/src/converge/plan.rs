@@ -4,10 +4,6 @@
 
 use serde_json::{Map, Value};
 
-/// PUT resets this flag to false unless it is sent, so every update
-/// carries it (a Freshservice fact: `docs/architecture.md` §6).
-pub const SEE_ALL_TICKETS: &str = "can_see_all_tickets_from_associated_departments";
-
 /// What the user should be in Freshservice, from the latest SCIM state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Desired {
@@ -21,6 +17,13 @@ pub struct Desired {
     pub email: Option<String>,
     /// Attributes left out, for the sync status.
     pub warnings: Vec<String>,
+    /// The manager reference this version could not resolve yet.
+    pub waiting_for: Option<String>,
+    /// What this user answers to as someone's manager (`resolve::references`).
+    pub references: Vec<String>,
+    /// Custom fields no longer mapped: never cleared
+    /// (`shared::mapping::MappingSettings::released`).
+    pub released: Vec<String>,
 }
 
 impl Desired {
@@ -30,10 +33,9 @@ impl Desired {
         version: u64,
         doc: &Value,
         deleted: bool,
-        mut body: Map<String, Value>,
+        body: Map<String, Value>,
         warnings: Vec<String>,
     ) -> Self {
-        body.entry(SEE_ALL_TICKETS).or_insert(Value::Bool(false));
         let email = body
             .get("primary_email")
             .and_then(Value::as_str)
@@ -46,18 +48,30 @@ impl Desired {
             deleted,
             email,
             warnings,
+            waiting_for: None,
+            references: Vec::new(),
+            released: Vec::new(),
         }
     }
 }
 
 /// The fields of a PUT taking `applied` to `desired`; empty when nothing
-/// changed. The rules (blanks, custom fields, the departments flag) belong
-/// to the mapping: see `shared::mapping::diff`.
+/// changed. The rules (blanks, custom fields) belong to the mapping: see
+/// `shared::mapping::diff`. `released` custom fields are not the bridge's
+/// any more, so a value the snapshot holds for one is not cleared.
 pub fn diff(
     applied: Option<&Map<String, Value>>,
     desired: &Map<String, Value>,
+    released: &[String],
 ) -> Map<String, Value> {
-    shared::mapping::changed_fields(applied, desired)
+    let Some(applied) = applied.filter(|_| !released.is_empty()) else {
+        return shared::mapping::changed_fields(applied, desired);
+    };
+    let mut applied = applied.clone();
+    if let Some(Value::Object(custom)) = applied.get_mut("custom_fields") {
+        custom.retain(|k, _| !released.contains(k));
+    }
+    shared::mapping::changed_fields(Some(&applied), desired)
 }
 
 /// What to do with a requester the bridge already knows (by id).
@@ -94,7 +108,7 @@ pub fn plan_known(
     }
     Known::Update {
         reactivate: applied_active == Some(false),
-        changes: diff(snapshot, &desired.body),
+        changes: diff(snapshot, &desired.body, &desired.released),
     }
 }
 
@@ -113,18 +127,15 @@ mod tests {
 
     #[test]
     fn nothing_changed_means_no_call() {
-        let d = obj(json!({"first_name":"A","custom_fields":{"x":1},SEE_ALL_TICKETS:false}));
-        assert!(diff(Some(&d), &d).is_empty());
+        let d = obj(json!({"first_name":"A","custom_fields":{"x":1}}));
+        assert!(diff(Some(&d), &d, &[]).is_empty());
     }
 
     #[test]
-    fn only_changed_fields_plus_the_departments_flag() {
-        let a = obj(json!({"first_name":"A","last_name":"B",SEE_ALL_TICKETS:false}));
-        let d = obj(json!({"first_name":"A","last_name":"C",SEE_ALL_TICKETS:false}));
-        assert_eq!(
-            diff(Some(&a), &d),
-            obj(json!({"last_name":"C",SEE_ALL_TICKETS:false}))
-        );
+    fn only_changed_fields() {
+        let a = obj(json!({"first_name":"A","last_name":"B"}));
+        let d = obj(json!({"first_name":"A","last_name":"C"}));
+        assert_eq!(diff(Some(&a), &d, &[]), obj(json!({"last_name":"C"})));
     }
 
     #[test]
@@ -132,14 +143,14 @@ mod tests {
         let a = obj(json!({"first_name":"A","custom_fields":{"x":1,"y":2}}));
         let d = obj(json!({"first_name":"A","custom_fields":{"x":1}}));
         assert_eq!(
-            diff(Some(&a), &d),
-            obj(json!({"custom_fields":{"y":null},SEE_ALL_TICKETS:false}))
+            diff(Some(&a), &d, &[]),
+            obj(json!({"custom_fields":{"y":null}}))
         );
     }
 
     #[test]
     fn lifecycle_decisions() {
-        let snap = obj(json!({"first_name":"A",SEE_ALL_TICKETS:false}));
+        let snap = obj(json!({"first_name":"A"}));
         let d = desired(false, false, json!({"first_name":"B"}));
         assert_eq!(
             plan_known(&d, Some(&snap), Some(true), false),
@@ -160,7 +171,7 @@ mod tests {
             plan_known(&d, Some(&snap), Some(false), false),
             Known::Update {
                 reactivate: true,
-                changes: obj(json!({"first_name":"B",SEE_ALL_TICKETS:false}))
+                changes: obj(json!({"first_name":"B"}))
             }
         );
         let d = desired(true, false, json!({"first_name":"A"}));
@@ -170,6 +181,16 @@ mod tests {
                 reactivate: false,
                 changes: Map::new()
             }
+        );
+    }
+
+    #[test]
+    fn released_custom_fields_are_not_cleared() {
+        let a = obj(json!({"first_name":"A","custom_fields":{"emp":"7","okta":"x"}}));
+        let d = obj(json!({"first_name":"A"}));
+        assert_eq!(
+            diff(Some(&a), &d, &["emp".to_string()]),
+            obj(json!({"custom_fields":{"okta":null}}))
         );
     }
 }

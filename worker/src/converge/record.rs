@@ -25,11 +25,13 @@ use crate::lease::Lease;
 ///
 /// KEYS: lease, sync, map_requester, map_scim, failed.
 /// ARGV: token, version, requester id ('' = unlink), snapshot ('' = none),
-/// active ('1'/'0'), now, warnings JSON, scim id.
+/// active ('1'/'0'), now, warnings JSON, scim id, waiting for ('' = none).
 const RECORD: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
 local cur = tonumber(redis.call('HGET', KEYS[2], F.APPLIED_VERSION) or '0')
-if cur >= tonumber(ARGV[2]) then return 'stale' end
+local v = tonumber(ARGV[2])
+-- The same version again only for a user that waited for its manager.
+if cur > v or (cur == v and not redis.call('HGET', KEYS[2], F.WAITING_FOR)) then return 'stale' end
 local old = redis.call('HGET', KEYS[3], ARGV[8])
 if ARGV[3] == '' then
   if old then redis.call('HDEL', KEYS[4], old) end
@@ -45,6 +47,7 @@ if ARGV[4] == '' then redis.call('HDEL', KEYS[2], F.SNAPSHOT) else redis.call('H
 redis.call('HSET', KEYS[2], F.APPLIED_VERSION, ARGV[2], F.ACTIVE, ARGV[5], F.UPDATED_AT, ARGV[6],
   F.WARNINGS, ARGV[7], F.ATTEMPTS, 0)
 redis.call('HDEL', KEYS[2], F.LAST_ERROR, F.DEAD)
+if ARGV[9] == '' then redis.call('HDEL', KEYS[2], F.WAITING_FOR) else redis.call('HSET', KEYS[2], F.WAITING_FOR, ARGV[9]) end
 redis.call('SREM', KEYS[5], ARGV[8])
 return 'ok'
 "#;
@@ -69,6 +72,8 @@ pub struct Applied {
     pub requester_id: Option<u64>,
     pub snapshot: Option<Map<String, Value>>,
     pub active: Option<bool>,
+    /// The applied version left a manager unnamed, waiting for them.
+    pub waiting_for: Option<String>,
 }
 
 /// Did a fenced write land?
@@ -112,15 +117,22 @@ impl SyncStore {
         }
     }
 
+    /// The version applied, and whether it waits for a manager (then the
+    /// same version is worth converging again).
     pub async fn applied_version(
         &self,
         tenant: &str,
         id: &str,
-    ) -> Result<Option<u64>, redis::RedisError> {
-        self.redis
+    ) -> Result<(Option<u64>, bool), redis::RedisError> {
+        let (version, waiting): (Option<u64>, Option<String>) = self
+            .redis
             .clone()
-            .hget(self.keys.sync(tenant, id), field::APPLIED_VERSION)
-            .await
+            .hget(
+                self.keys.sync(tenant, id),
+                &[field::APPLIED_VERSION, field::WAITING_FOR],
+            )
+            .await?;
+        Ok((version, waiting.is_some()))
     }
 
     pub async fn applied(&self, tenant: &str, id: &str) -> Result<Applied, redis::RedisError> {
@@ -134,6 +146,7 @@ impl SyncStore {
             requester_id: mapped,
             snapshot: sync.snapshot,
             active: sync.active,
+            waiting_for: sync.waiting_for,
         })
     }
 
@@ -149,6 +162,7 @@ impl SyncStore {
         snapshot: Option<&Map<String, Value>>,
         active: bool,
         warnings: &[String],
+        waiting_for: Option<&str>,
     ) -> Result<Written, redis::RedisError> {
         let mut r = self.redis.clone();
         let snapshot = snapshot
@@ -169,6 +183,7 @@ impl SyncStore {
             .arg(chrono::Utc::now().to_rfc3339())
             .arg(encode_warnings(warnings))
             .arg(id)
+            .arg(waiting_for.unwrap_or_default())
             .invoke_async(&mut r)
             .await?;
         Ok(written(&s))

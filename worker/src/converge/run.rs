@@ -11,15 +11,13 @@ use shared::{
     freshservice::{client, Call, FsError, Requester},
 };
 
-use crate::config::DeleteMode;
-
 use super::{
     api::{Halt, TenantApi},
     failure::{self, Outcome},
     machine::{self, Found, Seen, Step},
     plan::{self, Desired, Known},
     record::{Applied, Written},
-    Inner,
+    resolve, Inner,
 };
 use crate::lease::Lease;
 
@@ -39,6 +37,8 @@ pub(super) struct Run<'a> {
     pub lease: &'a Lease,
     pub desired: Desired,
     pub applied: Applied,
+    /// A SCIM DELETE forgets (the tenant's choice, else `SCIM_DELETE_MODE`).
+    pub forget_on_delete: bool,
 }
 
 impl Run<'_> {
@@ -47,7 +47,7 @@ impl Run<'_> {
     }
 
     pub async fn apply(mut self) -> Result<Outcome, Halt> {
-        let forget = self.inner.config.delete_mode == DeleteMode::Forget;
+        let forget = self.forget_on_delete;
         let mut seen = Seen::Start;
         // The requester the last lookup found, for what a step needs beyond
         // the decision (its email, for an agent's dead letter).
@@ -82,7 +82,10 @@ impl Run<'_> {
                         seen = Seen::Taken;
                     }
                 },
-                Step::Adopt { rid, reactivate } => return self.adopt(rid, reactivate).await,
+                Step::Adopt { rid, reactivate } => {
+                    let flag = last_found.as_ref().and_then(|f| f.sees_department_tickets);
+                    return self.adopt(rid, reactivate, flag).await;
+                }
                 Step::DeactivateFound { rid, call } => {
                     self.link(rid).await?;
                     if call {
@@ -134,9 +137,12 @@ impl Run<'_> {
                 reactivate,
                 changes,
             } => {
+                // What Freshservice holds now, when an answer on the way
+                // told us (the flag below needs it).
+                let mut current: Option<Requester> = None;
                 if reactivate {
                     match self.api.call(Call::reactivate(rid)).await {
-                        Ok(_) => {}
+                        Ok(a) => current = client::parse_requester(&a.text).ok(),
                         // A retry after a reactivate whose record was lost
                         // reactivates an active requester: if it is active,
                         // the goal is met.
@@ -146,11 +152,18 @@ impl Run<'_> {
                             if req.active != Some(true) {
                                 return Err(Halt::Fs(e));
                             }
+                            current = Some(req);
                         }
                         Err(h) => return Err(h),
                     }
                 }
                 if !changes.is_empty() {
+                    let mut changes = changes;
+                    let flag = match current.and_then(|c| c.sees_department_tickets) {
+                        Some(f) => Some(f),
+                        None => self.current_flag(rid).await?,
+                    };
+                    keep_flag(&mut changes, flag);
                     self.api.call(Call::update(rid, changes)).await?;
                 }
                 self.finish(Some(rid), Some(&self.desired.body), true).await
@@ -161,7 +174,7 @@ impl Run<'_> {
     /// POST, linking and recording what it made.
     async fn create(&self) -> Result<Created, Halt> {
         // A new requester has nothing to clear: no nulls on create.
-        let mut body = plan::diff(None, &self.desired.body);
+        let mut body = plan::diff(None, &self.desired.body, &[]);
         let with_external = self.external_id_allowed().await?;
         if with_external {
             body.insert("external_id".into(), Value::String(self.ev.id.clone()));
@@ -189,12 +202,25 @@ impl Run<'_> {
 
     /// Links an existing Freshservice user found by email: reactivate if
     /// needed, then PUT the whole desired body.
-    async fn adopt(&self, rid: u64, reactivate: bool) -> Result<Outcome, Halt> {
+    /// `flag`: the requester's `can_see_all_tickets_from_associated_departments`
+    /// as the lookup found it.
+    async fn adopt(&self, rid: u64, reactivate: bool, flag: Option<bool>) -> Result<Outcome, Halt> {
         self.link(rid).await?;
+        let mut flag = flag;
         if reactivate {
-            self.api.call(Call::reactivate(rid)).await?;
+            let a = self.api.call(Call::reactivate(rid)).await?;
+            if let Some(f) = client::parse_requester(&a.text)
+                .ok()
+                .and_then(|r| r.sees_department_tickets)
+            {
+                flag = Some(f);
+            }
+        }
+        if flag.is_none() {
+            flag = self.current_flag(rid).await?;
         }
         let mut body = self.desired.body.clone();
+        keep_flag(&mut body, flag);
         let with_external = self.external_id_allowed().await?;
         if with_external {
             body.insert("external_id".into(), Value::String(self.ev.id.clone()));
@@ -262,12 +288,23 @@ impl Run<'_> {
                 snapshot,
                 active,
                 &self.desired.warnings,
+                self.desired.waiting_for.as_deref(),
             )
             .await?;
         match w {
             Written::Fenced => Err(Halt::LeaseLost),
             Written::Stale => Ok(Outcome::Skipped("a newer version was recorded meanwhile")),
             Written::Ok => {
+                if rid.is_some() {
+                    resolve::wake_waiters(
+                        self.inner,
+                        self.tenant(),
+                        &self.ev.id,
+                        &self.desired.references,
+                        &self.ev.request_id,
+                    )
+                    .await?;
+                }
                 tracing::info!(
                     tenant = self.tenant(),
                     user = %self.ev.id,
@@ -280,6 +317,17 @@ impl Run<'_> {
                 Ok(Outcome::Applied)
             }
         }
+    }
+
+    /// The requester's `can_see_all_tickets_from_associated_departments` as
+    /// Freshservice holds it now: one `GET`, the price of never clearing an
+    /// admin's tick (a PUT without it resets it, `docs/freshservice.md`
+    /// §2.2, and an admin may tick it at any time). `None`: not said.
+    async fn current_flag(&self, rid: u64) -> Result<Option<bool>, Halt> {
+        let a = self.api.call(Call::get(rid)).await?;
+        Ok(client::parse_requester(&a.text)
+            .map_err(Halt::Fs)?
+            .sees_department_tickets)
     }
 
     async fn external_id_allowed(&self) -> Result<bool, Halt> {
@@ -304,5 +352,17 @@ impl Run<'_> {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// Puts the departments flag Freshservice holds into a PUT body, so the
+/// PUT leaves it as it is. Unknown: left out (a PUT without it is what
+/// Freshservice would have done to it anyway).
+fn keep_flag(body: &mut Map<String, Value>, flag: Option<bool>) {
+    if let Some(f) = flag {
+        body.insert(
+            shared::mapping::requester::CAN_SEE_DEPARTMENT_TICKETS.into(),
+            Value::Bool(f),
+        );
     }
 }
