@@ -51,6 +51,10 @@ pub struct WorkerConfig {
     /// `REQUESTER_FIELDS_TTL_MS`: how long a tenant's requester fields
     /// (`GET /requester_fields`) stay cached in Redis.
     pub requester_fields_ttl: Duration,
+    /// `DEPARTMENTS_REFRESH_MS`: least time between two listings of a
+    /// tenant's departments caused by a department name not found (the
+    /// cache itself lives `REQUESTER_FIELDS_TTL_MS`).
+    pub departments_refresh: Duration,
 }
 
 impl WorkerConfig {
@@ -81,6 +85,7 @@ impl WorkerConfig {
             rate_window: rate_window(src)?,
             budget_inline_wait: millis(src, "BUDGET_INLINE_WAIT_MS", 1_000)?,
             requester_fields_ttl: millis(src, "REQUESTER_FIELDS_TTL_MS", 600_000)?,
+            departments_refresh: millis(src, "DEPARTMENTS_REFRESH_MS", 60_000)?,
         })
     }
 }

@@ -5,7 +5,7 @@
 //! - **Department**: Okta sends a name; the account's departments are read
 //!   page by page, cached in Redis (`Keys::departments`, with the requester
 //!   fields' lifetime) and matched case-insensitively. A name not found
-//!   refreshes the cache, at most once per [`MISS_REFRESH`], so a burst of
+//!   refreshes the cache, at most once per `DEPARTMENTS_REFRESH_MS`, so a burst of
 //!   users naming a department that does not exist costs one listing, not
 //!   one per user. A tenant may choose to create the missing department.
 //! - **Manager**: `manager.value` may be our SCIM id, the manager's
@@ -32,9 +32,6 @@ use shared::{
 
 use super::{api::Halt, api::TenantApi, failure, Inner};
 
-/// Least time between two listings of the departments caused by a name
-/// that was not found.
-pub const MISS_REFRESH: Duration = Duration::from_secs(60);
 /// How long "this email is (not) a Freshservice user" is remembered.
 pub const EMAIL_LOOKUP_TTL: Duration = Duration::from_secs(600);
 /// A failed wake-up is tried again after this long (the users stay in the
@@ -117,7 +114,7 @@ impl Resolver<'_> {
         if let Some(id) = cache.find(name) {
             return Ok(Resolution::Found(id));
         }
-        if cache.age() >= MISS_REFRESH {
+        if cache.age() >= self.inner.config.departments_refresh {
             cache = match self.list_departments().await? {
                 Ok(c) => c,
                 Err(note) => return Ok(Resolution::Unresolved(note)),
@@ -231,12 +228,14 @@ impl Resolver<'_> {
         let folded = identity::fold(reference);
         let found = self.find_manager(reference, &folded).await?;
         match &found {
-            Some((m, _)) if m == user_id => return Ok((
-                Resolution::Unresolved(format!(
+            Some((m, _)) if m == user_id => {
+                return Ok((
+                    Resolution::Unresolved(format!(
                     "manager {reference:?} is the user themself; reporting_manager_id left empty"
                 )),
-                None,
-            )),
+                    None,
+                ))
+            }
             Some((_, Some(rid))) => return Ok((Resolution::Found(*rid), None)),
             Some((_, None)) => {}
             None if reference.contains('@') => {

@@ -13,5 +13,6 @@ mod faults;
 mod lifecycle;
 mod mapping;
 mod ops;
+mod profile;
 mod redirect;
 mod uninstall;
