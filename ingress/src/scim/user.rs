@@ -15,6 +15,9 @@
 //! - `active` defaults to `true` on create/replace when absent.
 //! - More than one `primary: true` in a multi-valued attribute is rejected
 //!   (RFC 7643 §2.4: at most once); PATCH clears the older primary itself.
+//! - A reference (`manager`) given as a plain string id or a one-element
+//!   list is stored as `{"value": id}`: Microsoft Entra sends the string but
+//!   reads `manager.value` back.
 //! - A multi-valued attribute holds at most [`MAX_VALUES`] values (a person
 //!   has a handful of emails; the bound keeps every pass over them cheap).
 //! - `userName` and email values are stored in NFC and compared through
@@ -393,6 +396,9 @@ fn coerce_single(def: &AttrDef, v: &mut Value) {
             }
         }
         AttrType::Complex => {
+            if is_reference(def) && !v.is_object() {
+                *v = reference_value(std::mem::take(v));
+            }
             if let Value::Object(obj) = v {
                 if def.open {
                     obj.retain(|_, x| !x.is_null());
@@ -402,6 +408,30 @@ fn coerce_single(def: &AttrDef, v: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// A single-valued complex attribute that points at another resource by
+/// its `value` (the enterprise `manager`).
+pub(crate) fn is_reference(def: &AttrDef) -> bool {
+    !def.multi && def.ty == AttrType::Complex && def.sub_attr("value").is_some()
+}
+
+/// A reference in any of the shapes clients send, as `{"value": id}`:
+/// Microsoft Entra sends the manager as a plain string id (`"271"`), old
+/// Microsoft samples wrap it as `[{"$ref": …, "value": …}]`. An empty
+/// string or list is unassigned (`null`). An object, or anything else, is
+/// returned as it is ([`validate`] reports a wrong type).
+pub(crate) fn reference_value(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.is_empty() => Value::Null,
+        Value::String(s) => json!({ "value": s }),
+        Value::Array(items) if items.is_empty() => Value::Null,
+        // One level only: a nested list stays a list (and fails validation).
+        Value::Array(mut items) if items.len() == 1 && !items[0].is_array() => {
+            reference_value(items.remove(0))
+        }
+        other => other,
     }
 }
 
