@@ -18,6 +18,8 @@
 //! - A reference (`manager`) given as a plain string id or a one-element
 //!   list is stored as `{"value": id}`: Microsoft Entra sends the string but
 //!   reads `manager.value` back.
+//! - `schemas` may list the enterprise URN misspelt as Microsoft's SCIM
+//!   tutorial prints it (`…:enterprise:2.0User`); no other unknown URN.
 //! - A multi-valued attribute holds at most [`MAX_VALUES`] values (a person
 //!   has a handful of emails; the bound keeps every pass over them cheap).
 //! - `userName` and email values are stored in NFC and compared through
@@ -110,7 +112,12 @@ pub fn from_request(body: Value) -> Result<Value, ScimError> {
     Ok(doc)
 }
 
-/// `schemas` must list the core User URN, and only URNs we know.
+/// The enterprise URN without its last colon, as Microsoft's SCIM tutorial
+/// still lists it in `schemas` of its create example ("Example 2").
+const ENTERPRISE_URN_TYPO: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User";
+
+/// `schemas` must list the core User URN, and only URNs we know (or
+/// [`ENTERPRISE_URN_TYPO`]).
 fn check_schemas(schemas: Option<&Value>) -> Result<(), ScimError> {
     let Some(schemas) = schemas else {
         return Err(ScimError::invalid_value(format!(
@@ -131,6 +138,8 @@ fn check_schemas(schemas: Option<&Value>) -> Result<(), ScimError> {
         };
         if s.eq_ignore_ascii_case(USER_SCHEMA) {
             has_core = true;
+        } else if s.eq_ignore_ascii_case(ENTERPRISE_URN_TYPO) {
+            // Only listed: the members it names resolve on their own.
         } else if schema::extension_urn(Resource::User, s).is_none() {
             return Err(ScimError::invalid_value(format!(
                 "unknown schema URN \"{s}\" (supported: {USER_SCHEMA}, {ENTERPRISE_USER_SCHEMA})"

@@ -686,3 +686,25 @@ fn entra_default_and_flag_mode_updates() {
     assert_eq!(d["active"], true);
     assert!(d.get("name.givenName").is_none());
 }
+
+/// Microsoft's SCIM tutorial "Example 5", verbatim: `Add` on the
+/// unqualified `manager` with a wrapped `$ref`/`value` list.
+#[test]
+fn entra_tutorial_example_5_manager_update() {
+    let d = ok(
+        &stored(),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "manager", "value": [{
+                "$ref": "http://.../scim/Users/2819c223-7f76-453a-919d-413861904646",
+                "value": "2819c223-7f76-453a-919d-413861904646"}]}]}),
+    );
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({"manager": {"$ref": "http://.../scim/Users/2819c223-7f76-453a-919d-413861904646",
+            "value": "2819c223-7f76-453a-919d-413861904646"}})
+    );
+    assert!(
+        d.get("manager").is_none(),
+        "under the extension, not top-level"
+    );
+}

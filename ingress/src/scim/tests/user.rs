@@ -335,3 +335,40 @@ fn entra_create_body_manager_string_and_string_boolean() {
         ENTERPRISE_USER_SCHEMA: {"manager": 5}}));
     assert!(d.contains("manager"), "{d}");
 }
+
+/// The create body of Microsoft's SCIM tutorial ("Example 2"), verbatim:
+/// the enterprise URN misspelt in `schemas`, unqualified enterprise names
+/// and nulls for every unmapped attribute.
+#[test]
+fn entra_tutorial_example_2_create() {
+    let doc = from_request(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+        "externalId": "jyoung",
+        "userName": "jyoung@testuser.com",
+        "active": true,
+        "addresses": null,
+        "displayName": "Joy Young",
+        "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": true}],
+        "meta": {"resourceType": "User"},
+        "name": {"familyName": "Young", "givenName": "Joy"},
+        "phoneNumbers": null,
+        "preferredLanguage": null,
+        "title": null,
+        "department": null,
+        "manager": null
+    }))
+    .unwrap();
+    assert_eq!(
+        doc,
+        json!({"externalId": "jyoung", "userName": "jyoung@testuser.com", "active": true,
+            "displayName": "Joy Young",
+            "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": true}],
+            "name": {"familyName": "Young", "givenName": "Joy"}})
+    );
+    // Only that misspelling: another unknown URN is still refused.
+    bad(
+        json!({"schemas": [USER_SCHEMA, "urn:ietf:params:scim:schemas:extension:enterprise:2.1:User"],
+        "userName": "u"}),
+    );
+}

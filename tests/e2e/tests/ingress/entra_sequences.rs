@@ -732,3 +732,65 @@ async fn hard_delete_then_gone_then_recreate() -> anyhow::Result<()> {
     assert_eq!(body["Resources"][0]["id"], again.as_str());
     Ok(())
 }
+
+/// The examples of Microsoft's SCIM tutorial, as printed: "Example 2"
+/// (create, with the enterprise URN misspelt in `schemas` and nulls),
+/// "Example 5" (`Add` on the unqualified `manager` with a wrapped
+/// `$ref`/`value` list), "Example 6" (DELETE).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microsoft_tutorial_examples_as_printed() -> anyhow::Result<()> {
+    let s = ingress_only().await?;
+    let mgr = create_manager(&s, "boss@contoso.example").await?;
+    let (st, created) = entra(
+        &s,
+        "POST",
+        "/Users",
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+            "externalId": "jyoung",
+            "userName": "jyoung@testuser.com",
+            "active": true,
+            "addresses": null,
+            "displayName": "Joy Young",
+            "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": true}],
+            "meta": {"resourceType": "User"},
+            "name": {"familyName": "Young", "givenName": "Joy"},
+            "phoneNumbers": null,
+            "preferredLanguage": null,
+            "title": null,
+            "department": null,
+            "manager": null
+        })),
+    )
+    .await?;
+    assert_eq!(st, 201, "{created}");
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let got = get_user(&s, &id).await?;
+    assert_eq!(got["userName"], "jyoung@testuser.com");
+    assert!(got.get("addresses").is_none() && got.get("title").is_none());
+    assert!(got.get(ENTERPRISE).is_none(), "all its members were null");
+
+    let path = format!("/Users/{id}");
+    let (st, body) = entra(
+        &s,
+        "PATCH",
+        &path,
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "manager", "value": [{
+                "$ref": format!("{}/Users/{mgr}", s.scim_base), "value": mgr}]}]}),
+        ),
+    )
+    .await?;
+    assert_eq!(st, 200, "{body}");
+    let got = get_user(&s, &id).await?;
+    assert_eq!(got[ENTERPRISE]["manager"]["value"], mgr.as_str());
+    assert!(got.get("manager").is_none(), "under the extension: {got}");
+
+    let (st, _) = entra(&s, "DELETE", &path, None).await?;
+    assert_eq!(st, 204);
+    let (st, _) = entra(&s, "GET", &path, None).await?;
+    assert_eq!(st, 404);
+    Ok(())
+}
