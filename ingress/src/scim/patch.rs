@@ -25,6 +25,9 @@
 //!   compare, so it ignores `id`; prefer [`apply_with_id`].
 //! - `password` is dropped silently; `schemas` members are checked for
 //!   unknown URNs and otherwise ignored (they are derived on render).
+//! - A reference (`manager`) may be given as its id, a plain string
+//!   (Microsoft Entra), or as `[{"value": …}]`; either replaces the whole
+//!   reference with `{"value": id}`. An object merges as above.
 //! - Booleans accept `"True"`/`"False"` strings; a new `primary: true`
 //!   clears `primary` on the other values of that attribute.
 //! - Atomic: the work happens on a clone, the input changes only on success,
@@ -603,6 +606,19 @@ fn set_at(
             let n = items.len();
             cont.insert(key, Value::Array(items));
             check_len(p, attr, n)?;
+        }
+        None if !value.is_object() && def.is_some_and(user::is_reference) => {
+            // A reference given as its id (Entra's manager: `"value":"271"`)
+            // names the whole target: it replaces the old reference rather
+            // than merging into it, so no stale `$ref`/`displayName` stays.
+            match user::reference_value(value) {
+                Value::Null => {
+                    cont.remove(&key);
+                }
+                v => {
+                    cont.insert(key, v);
+                }
+            }
         }
         None if complex => {
             let new = complex_value(p, value)?;

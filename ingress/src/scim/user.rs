@@ -15,6 +15,11 @@
 //! - `active` defaults to `true` on create/replace when absent.
 //! - More than one `primary: true` in a multi-valued attribute is rejected
 //!   (RFC 7643 §2.4: at most once); PATCH clears the older primary itself.
+//! - A reference (`manager`) given as a plain string id or a one-element
+//!   list is stored as `{"value": id}`: Microsoft Entra sends the string but
+//!   reads `manager.value` back.
+//! - `schemas` may list the enterprise URN misspelt as Microsoft's SCIM
+//!   tutorial prints it (`…:enterprise:2.0User`); no other unknown URN.
 //! - A multi-valued attribute holds at most [`MAX_VALUES`] values (a person
 //!   has a handful of emails; the bound keeps every pass over them cheap).
 //! - `userName` and email values are stored in NFC and compared through
@@ -107,7 +112,12 @@ pub fn from_request(body: Value) -> Result<Value, ScimError> {
     Ok(doc)
 }
 
-/// `schemas` must list the core User URN, and only URNs we know.
+/// The enterprise URN without its last colon, as Microsoft's SCIM tutorial
+/// still lists it in `schemas` of its create example ("Example 2").
+const ENTERPRISE_URN_TYPO: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0User";
+
+/// `schemas` must list the core User URN, and only URNs we know (or
+/// [`ENTERPRISE_URN_TYPO`]).
 fn check_schemas(schemas: Option<&Value>) -> Result<(), ScimError> {
     let Some(schemas) = schemas else {
         return Err(ScimError::invalid_value(format!(
@@ -128,6 +138,8 @@ fn check_schemas(schemas: Option<&Value>) -> Result<(), ScimError> {
         };
         if s.eq_ignore_ascii_case(USER_SCHEMA) {
             has_core = true;
+        } else if s.eq_ignore_ascii_case(ENTERPRISE_URN_TYPO) {
+            // Only listed: the members it names resolve on their own.
         } else if schema::extension_urn(Resource::User, s).is_none() {
             return Err(ScimError::invalid_value(format!(
                 "unknown schema URN \"{s}\" (supported: {USER_SCHEMA}, {ENTERPRISE_USER_SCHEMA})"
@@ -393,6 +405,9 @@ fn coerce_single(def: &AttrDef, v: &mut Value) {
             }
         }
         AttrType::Complex => {
+            if is_reference(def) && !v.is_object() {
+                *v = reference_value(std::mem::take(v));
+            }
             if let Value::Object(obj) = v {
                 if def.open {
                     obj.retain(|_, x| !x.is_null());
@@ -402,6 +417,30 @@ fn coerce_single(def: &AttrDef, v: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// A single-valued complex attribute that points at another resource by
+/// its `value` (the enterprise `manager`).
+pub(crate) fn is_reference(def: &AttrDef) -> bool {
+    !def.multi && def.ty == AttrType::Complex && def.sub_attr("value").is_some()
+}
+
+/// A reference in any of the shapes clients send, as `{"value": id}`:
+/// Microsoft Entra sends the manager as a plain string id (`"271"`), old
+/// Microsoft samples wrap it as `[{"$ref": …, "value": …}]`. An empty
+/// string or list is unassigned (`null`). An object, or anything else, is
+/// returned as it is ([`validate`] reports a wrong type).
+pub(crate) fn reference_value(v: Value) -> Value {
+    match v {
+        Value::String(s) if s.is_empty() => Value::Null,
+        Value::String(s) => json!({ "value": s }),
+        Value::Array(items) if items.is_empty() => Value::Null,
+        // One level only: a nested list stays a list (and fails validation).
+        Value::Array(mut items) if items.len() == 1 && !items[0].is_array() => {
+            reference_value(items.remove(0))
+        }
+        other => other,
     }
 }
 

@@ -566,3 +566,145 @@ fn no_change_patch_leaves_doc_equal() {
     );
     assert_eq!(d, stored());
 }
+
+/// Microsoft Entra's manager follow-up sends the manager's id as a plain
+/// string (captured: `{"op":"Add","path":"…:User:manager","value":"271"}`);
+/// the validator sends `{"value": …}`, old Microsoft samples a wrapped
+/// list. All end as `manager.value`, and `Remove` clears it.
+#[test]
+fn entra_manager_as_string_object_or_list() {
+    let manager = format!("{ENTERPRISE_USER_SCHEMA}:manager");
+    let d = ok(
+        &stored(),
+        ops(json!([{"op": "Add", "path": manager, "value": "271"}])),
+    );
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({"manager": {"value": "271"}})
+    );
+    // A new id replaces the whole reference (no stale `$ref` or displayName).
+    let with_ref = ok(
+        &stored(),
+        ops(
+            json!([{"op": "add", "path": manager, "value": {"value": "1", "$ref": "../Users/1", "displayName": "One"}}]),
+        ),
+    );
+    let d = ok(
+        &with_ref,
+        ops(json!([{"op": "Replace", "path": manager, "value": "272"}])),
+    );
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({"manager": {"value": "272"}})
+    );
+    let d = ok(
+        &d,
+        ops(json!([{"op": "Add", "path": manager, "value": [{"$ref": null, "value": "273"}]}])),
+    );
+    assert_eq!(d[ENTERPRISE_USER_SCHEMA]["manager"]["value"], "273");
+    // Path-less, and inside the extension object, the same.
+    let d = ok(
+        &d,
+        ops(json!([{"op": "replace", "value": {(manager.as_str()): "274"}}])),
+    );
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({"manager": {"value": "274"}})
+    );
+    let d = ok(
+        &d,
+        ops(
+            json!([{"op": "replace", "path": ENTERPRISE_USER_SCHEMA, "value": {"manager": "275", "department": "Eng"}}]),
+        ),
+    );
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({"manager": {"value": "275"}, "department": "Eng"})
+    );
+    // Remove (the validator's) clears it and keeps the rest.
+    let d = ok(&d, ops(json!([{"op": "Remove", "path": manager}])));
+    assert_eq!(d[ENTERPRISE_USER_SCHEMA], json!({"department": "Eng"}));
+    // An empty id unassigns; a number or a nested list is still refused.
+    let d = ok(
+        &with_ref,
+        ops(json!([{"op": "Replace", "path": manager, "value": ""}])),
+    );
+    assert!(d.get(ENTERPRISE_USER_SCHEMA).is_none(), "{d}");
+    fails(
+        &stored(),
+        ops(json!([{"op": "Add", "path": manager, "value": 271}])),
+        ScimType::InvalidValue,
+    );
+    fails(
+        &stored(),
+        ops(json!([{"op": "Add", "path": manager, "value": [["271"]]}])),
+        ScimType::InvalidValue,
+    );
+}
+
+/// Entra's default-mode update: capitalised ops, value paths on elements
+/// that do not exist yet, URN-colon extension paths, a string boolean;
+/// and flag mode's path-less op with dotted keys.
+#[test]
+fn entra_default_and_flag_mode_updates() {
+    let d = ok(
+        &stored(),
+        ops(json!([
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@x.example"},
+            {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "312-320-1707"},
+            {"op": "Add", "path": "addresses[type eq \"work\"].streetAddress", "value": "1 Way"},
+            {"op": "Add", "path": "addresses[type eq \"work\"].locality", "value": "Redmond"},
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "R"},
+            {"op": "Replace", "path": "active", "value": "False"}
+        ])),
+    );
+    assert_eq!(d["emails"][0]["value"], "new@x.example");
+    assert_eq!(d["emails"][0]["primary"], true);
+    assert_eq!(
+        d["phoneNumbers"],
+        json!([{"type": "mobile", "value": "312-320-1707"}])
+    );
+    assert_eq!(
+        d["addresses"],
+        json!([{"type": "work", "streetAddress": "1 Way", "locality": "Redmond"}])
+    );
+    assert_eq!(d[ENTERPRISE_USER_SCHEMA], json!({"department": "R"}));
+    assert_eq!(d["active"], false);
+    let d = ok(
+        &d,
+        ops(json!([{"op": "Replace", "value": {
+            "name.givenName": "Kkom",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
+            "active": "True"
+        }}])),
+    );
+    assert_eq!(
+        d["name"],
+        json!({"givenName": "Kkom", "familyName": "User"})
+    );
+    assert_eq!(d[ENTERPRISE_USER_SCHEMA]["employeeNumber"], "Aklq");
+    assert_eq!(d["active"], true);
+    assert!(d.get("name.givenName").is_none());
+}
+
+/// Microsoft's SCIM tutorial "Example 5", verbatim: `Add` on the
+/// unqualified `manager` with a wrapped `$ref`/`value` list.
+#[test]
+fn entra_tutorial_example_5_manager_update() {
+    let d = ok(
+        &stored(),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Add", "path": "manager", "value": [{
+                "$ref": "http://.../scim/Users/2819c223-7f76-453a-919d-413861904646",
+                "value": "2819c223-7f76-453a-919d-413861904646"}]}]}),
+    );
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({"manager": {"$ref": "http://.../scim/Users/2819c223-7f76-453a-919d-413861904646",
+            "value": "2819c223-7f76-453a-919d-413861904646"}})
+    );
+    assert!(
+        d.get("manager").is_none(),
+        "under the extension, not top-level"
+    );
+}

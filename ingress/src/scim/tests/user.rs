@@ -293,3 +293,82 @@ fn etags_and_if_match() {
     assert!(!if_match_ok("W/\"17\"", 7));
     assert!(!if_match_ok("", 7));
 }
+
+/// Microsoft Entra's create: `"active": "True"`, the manager as a plain
+/// string id inside the enterprise object, a capitalised `Department`,
+/// `null` members, `meta` and empty `roles`.
+#[test]
+fn entra_create_body_manager_string_and_string_boolean() {
+    let doc = from_request(json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": "Test_User_00aa00aa@testuser.com",
+        "active": "True",
+        "meta": {"resourceType": "User"},
+        "roles": [],
+        "addresses": null,
+        ENTERPRISE_USER_SCHEMA: {"Department": "some department", "manager": "123456", "costCenter": null}
+    }))
+    .unwrap();
+    assert_eq!(doc["active"], true);
+    assert!(doc.get("roles").is_none() && doc.get("addresses").is_none());
+    assert_eq!(
+        doc[ENTERPRISE_USER_SCHEMA],
+        json!({"department": "some department", "manager": {"value": "123456"}})
+    );
+    // The old docs' wrapped form, and an empty id (unassigned).
+    for (manager, want) in [
+        (
+            json!([{"$ref": null, "value": "9"}]),
+            json!({"manager": {"value": "9"}}),
+        ),
+        (json!(""), Value::Null),
+        (json!([]), Value::Null),
+    ] {
+        let doc = from_request(json!({"schemas": [USER_SCHEMA], "userName": "u",
+            ENTERPRISE_USER_SCHEMA: {"manager": manager}}))
+        .unwrap();
+        assert_eq!(doc[ENTERPRISE_USER_SCHEMA], want, "{manager}");
+    }
+    // Anything else is still a clear 400.
+    let d = bad(json!({"schemas": [USER_SCHEMA], "userName": "u",
+        ENTERPRISE_USER_SCHEMA: {"manager": 5}}));
+    assert!(d.contains("manager"), "{d}");
+}
+
+/// The create body of Microsoft's SCIM tutorial ("Example 2"), verbatim:
+/// the enterprise URN misspelt in `schemas`, unqualified enterprise names
+/// and nulls for every unmapped attribute.
+#[test]
+fn entra_tutorial_example_2_create() {
+    let doc = from_request(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
+        "externalId": "jyoung",
+        "userName": "jyoung@testuser.com",
+        "active": true,
+        "addresses": null,
+        "displayName": "Joy Young",
+        "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": true}],
+        "meta": {"resourceType": "User"},
+        "name": {"familyName": "Young", "givenName": "Joy"},
+        "phoneNumbers": null,
+        "preferredLanguage": null,
+        "title": null,
+        "department": null,
+        "manager": null
+    }))
+    .unwrap();
+    assert_eq!(
+        doc,
+        json!({"externalId": "jyoung", "userName": "jyoung@testuser.com", "active": true,
+            "displayName": "Joy Young",
+            "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": true}],
+            "name": {"familyName": "Young", "givenName": "Joy"}})
+    );
+    // Only that misspelling: another unknown URN is still refused.
+    bad(
+        json!({"schemas": [USER_SCHEMA, "urn:ietf:params:scim:schemas:extension:enterprise:2.1:User"],
+        "userName": "u"}),
+    );
+}

@@ -7,6 +7,7 @@ mod backend_outage;
 mod connection_limits;
 mod discovery;
 mod durability;
+mod entra_sequences;
 mod errors;
 mod hostile;
 mod okta_sequences;
