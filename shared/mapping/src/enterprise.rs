@@ -131,11 +131,16 @@ pub(crate) fn custom_fields(
             .filter(|v| !matches!(v, Value::String(s) if s.trim().is_empty()))
             .cloned()
             .unwrap_or(Value::Null);
-        let mut field = field.clone();
-        if field.kind == CustomKind::Dropdown {
-            field.choices.clear();
-        }
-        custom.insert(field.name.clone(), coerce(&field, &value)?);
+        let coerced = match coerce(field, &value) {
+            // Matched to a choice's own spelling, or refused below.
+            Err(_) if field.kind == CustomKind::Dropdown => {
+                let mut any = field.clone();
+                any.choices.clear();
+                coerce(&any, &value)?
+            }
+            other => other?,
+        };
+        custom.insert(field.name.clone(), coerced);
     }
     Ok(())
 }
@@ -237,6 +242,10 @@ mod tests {
             .collect(),
         );
         let u = user(json!({"employeeNumber": "0042", "organization": "Green", "costCenter": ""}));
+        let mut spelled = Map::new();
+        let known = user(json!({"organization": "bLUE"}));
+        custom_fields(&known, &account(), &settings, &mut spelled, &mut vec![]).unwrap();
+        assert_eq!(spelled["org"], "Blue", "a choice comes out in its own spelling");
         let mut custom = Map::new();
         let mut notes = vec![];
         custom_fields(&u, &account(), &settings, &mut custom, &mut notes).unwrap();

@@ -184,7 +184,13 @@ impl Inner {
             inline_wait: self.config.budget_inline_wait,
         };
         let fields = self.requester_fields(&api).await?;
-        let refs = shared::mapping::Refs::of(&stored.doc);
+        // Fields are not pushed onto a requester being deactivated
+        // (`plan.rs`), so what its department and manager name is moot.
+        let refs = if stored.deleted || !shared::mapping::desired_active(&stored.doc) {
+            shared::mapping::Refs::default()
+        } else {
+            shared::mapping::Refs::of(&stored.doc)
+        };
         let lookup = resolve::Resolver {
             inner: self,
             api: &api,
