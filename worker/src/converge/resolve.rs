@@ -452,3 +452,45 @@ pub(super) async fn wake_waiters(
     );
     Ok(woken.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_user_answers_to_its_id_username_external_id_and_emails() {
+        let doc = json!({
+            "userName": "Boss.Login",
+            "externalId": "00u-Okta",
+            "emails": [{"value": "Boss@Example.com"}, {"value": "boss@example.com"}, {"value": "b@x.test"}]
+        });
+        assert_eq!(
+            references("u1", &doc),
+            ["00u-Okta", "b@x.test", "boss.login", "boss@example.com", "u1"]
+        );
+        assert_eq!(references("u2", &json!({})), ["u2"]);
+    }
+
+    #[test]
+    fn departments_match_without_case_or_compatibility_forms() {
+        let d = Departments {
+            fetched_at_ms: 0,
+            list: vec![
+                Department {
+                    id: 1,
+                    name: "Customer Support".into(),
+                },
+                Department {
+                    id: 2,
+                    name: "R&D".into(),
+                },
+            ],
+        };
+        assert_eq!(d.find("customer support"), Some(1));
+        assert_eq!(d.find("CUSTOMER SUPPORT"), Some(1));
+        assert_eq!(d.find("R&D"), Some(2));
+        assert_eq!(d.find("Support"), None);
+        assert!(d.age() > Duration::from_secs(3600), "fetched at the epoch");
+    }
+}
