@@ -245,7 +245,10 @@ mod tests {
         let mut spelled = Map::new();
         let known = user(json!({"organization": "bLUE"}));
         custom_fields(&known, &account(), &settings, &mut spelled, &mut vec![]).unwrap();
-        assert_eq!(spelled["org"], "Blue", "a choice comes out in its own spelling");
+        assert_eq!(
+            spelled["org"], "Blue",
+            "a choice comes out in its own spelling"
+        );
         let mut custom = Map::new();
         let mut notes = vec![];
         custom_fields(&u, &account(), &settings, &mut custom, &mut notes).unwrap();

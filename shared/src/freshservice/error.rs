@@ -75,44 +75,24 @@ impl FsError {
         let Self::Permanent { status: 400, body } = self else {
             return false;
         };
-        let Ok(v) = serde_json::from_str::<Value>(body) else {
-            return false;
-        };
-        v.get("errors")
-            .and_then(|e| e.as_array())
-            .is_some_and(|errs| {
-                errs.iter().any(|e| {
-                    e.get("field").and_then(|f| f.as_str()) == Some(field)
-                        && matches!(
-                            e.get("code").and_then(|c| c.as_str()),
-                            Some("invalid_field" | "inaccessible_field" | "readonly_field")
-                        )
-                })
-            })
+        names_field(
+            body,
+            field,
+            &["invalid_field", "inaccessible_field", "readonly_field"],
+        )
     }
 
     /// True for a 400 or 409 `duplicate_value` naming `field` (which of the
     /// two Freshservice answers is open: `docs/freshservice.md` §5).
     pub fn is_duplicate_value(&self, field: &str) -> bool {
-        let body = match self {
+        match self {
             Self::Permanent {
                 status: 400 | 409,
                 body,
             }
-            | Self::DuplicateEmail { body } => body,
-            _ => return false,
-        };
-        let Ok(v) = serde_json::from_str::<Value>(body) else {
-            return false;
-        };
-        v.get("errors")
-            .and_then(|e| e.as_array())
-            .is_some_and(|errs| {
-                errs.iter().any(|e| {
-                    e.get("field").and_then(|f| f.as_str()) == Some(field)
-                        && e.get("code").and_then(|c| c.as_str()) == Some("duplicate_value")
-                })
-            })
+            | Self::DuplicateEmail { body } => names_field(body, field, &["duplicate_value"]),
+            _ => false,
+        }
     }
 
     /// Short label for metrics and the sync status.
@@ -127,6 +107,24 @@ impl FsError {
             Self::Permanent { .. } => "permanent",
         }
     }
+}
+
+/// Whether a Freshservice error body has an `errors[]` entry for `field`
+/// with one of `codes` (`docs/freshservice.md` §5).
+fn names_field(body: &str, field: &str, codes: &[&str]) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    v.get("errors")
+        .and_then(|e| e.as_array())
+        .is_some_and(|errs| {
+            errs.iter().any(|e| {
+                e.get("field").and_then(|f| f.as_str()) == Some(field)
+                    && e.get("code")
+                        .and_then(|c| c.as_str())
+                        .is_some_and(|c| codes.contains(&c))
+            })
+        })
 }
 
 /// Maps a failed answer (not a redirect: the client names those itself) to

@@ -315,21 +315,23 @@ impl Resolver<'_> {
     }
 
     async fn wait_for(&self, refs: &[&str], user_id: &str) -> Result<(), Halt> {
-        let mut p = redis::pipe();
-        for r in refs {
-            p.sadd(self.inner.keys.manager_waiters(self.tenant(), r), user_id)
-                .ignore();
-        }
-        let mut r = self.inner.redis.clone();
-        let _: () = p.query_async(&mut r).await?;
-        Ok(())
+        self.waiting(refs, user_id, true).await
     }
 
     async fn stop_waiting(&self, refs: &[&str], user_id: &str) -> Result<(), Halt> {
+        self.waiting(refs, user_id, false).await
+    }
+
+    /// Adds `user_id` to (or removes it from) the waiting sets of `refs`.
+    async fn waiting(&self, refs: &[&str], user_id: &str, add: bool) -> Result<(), Halt> {
         let mut p = redis::pipe();
         for r in refs {
-            p.srem(self.inner.keys.manager_waiters(self.tenant(), r), user_id)
-                .ignore();
+            let key = self.inner.keys.manager_waiters(self.tenant(), r);
+            if add {
+                p.sadd(key, user_id).ignore();
+            } else {
+                p.srem(key, user_id).ignore();
+            }
         }
         let mut r = self.inner.redis.clone();
         let _: () = p.query_async(&mut r).await?;
@@ -467,7 +469,13 @@ mod tests {
         });
         assert_eq!(
             references("u1", &doc),
-            ["00u-Okta", "b@x.test", "boss.login", "boss@example.com", "u1"]
+            [
+                "00u-Okta",
+                "b@x.test",
+                "boss.login",
+                "boss@example.com",
+                "u1"
+            ]
         );
         assert_eq!(references("u2", &json!({})), ["u2"]);
     }

@@ -146,6 +146,7 @@ async fn the_worker_writes_exactly_a_sync_record() -> anyhow::Result<()> {
             snapshot.as_ref(),
             true,
             &warnings,
+            Some("boss@x.com"),
         )
         .await?;
     assert_eq!(w, worker::converge::record::Written::Ok);
@@ -157,6 +158,7 @@ async fn the_worker_writes_exactly_a_sync_record() -> anyhow::Result<()> {
     assert_eq!(s.active, Some(true));
     assert_eq!(s.warnings, warnings);
     assert_eq!(s.attempts, Some(0));
+    assert_eq!(s.waiting_for.as_deref(), Some("boss@x.com"));
     assert_eq!(encoded(s.encode()), h, "record writes what encode writes");
 
     sync.failure(tenant, id, "Freshservice said 409", 3, Some("conflict"))

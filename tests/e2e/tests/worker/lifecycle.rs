@@ -201,16 +201,7 @@ async fn duplicate_and_out_of_order_events_converge_to_the_latest() -> anyhow::R
     // Freshservice holds (a PUT without it would clear an admin's tick),
     // then the PUT. The replayed events cost nothing.
     let calls = stack.sim_calls().await?;
-    let fresh: Vec<String> = calls[before..]
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["method"].as_str().unwrap_or("?"),
-                c["path"].as_str().unwrap_or("?")
-            )
-        })
-        .collect();
+    let fresh = call_ops(&calls[before..]);
     assert_eq!(
         fresh.len(),
         2,

@@ -109,6 +109,20 @@ pub async fn only_requester(stack: &Stack, email: &str) -> anyhow::Result<Option
     Ok(found.pop())
 }
 
+/// `"METHOD /path"` of each call in a slice of the simulator's log.
+pub fn call_ops(calls: &[Value]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["method"].as_str().unwrap_or("?"),
+                c["path"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
 /// Calls in the simulator's log matching `method` and a path suffix.
 pub async fn calls_matching(
     stack: &Stack,
