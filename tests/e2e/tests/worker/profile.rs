@@ -397,7 +397,7 @@ async fn enterprise_attributes_fill_custom_fields_of_each_type() -> anyhow::Resu
     .await?;
     let st = wait_for("the refusal on the user's status", CONVERGE, || async {
         let st = sync_status(&s, &id).await?;
-        Ok(st.get("last_error").is_some().then_some(st))
+        Ok(st.contains_key("last_error").then_some(st))
     })
     .await?;
     let err = &st["last_error"];
