@@ -293,6 +293,16 @@ async fn list_departments(Extension(ctx): Extension<Ctx>, RawQuery(raw): RawQuer
     )
 }
 
+async fn create_department(
+    Extension(ctx): Extension<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let v = json_body(&headers, &body)?;
+    let d = ctx.account.lock().await.create_department(&v)?;
+    created(&ctx, "/api/v2/departments", "department", d)
+}
+
 async fn view_department(
     Extension(ctx): Extension<Ctx>,
     Path((_, did)): Path<(String, String)>,
@@ -388,7 +398,10 @@ pub fn router(state: SimState) -> Router {
             &format!("{P}/requester_groups/{{id}}/members/{{rid}}"),
             post(add_member).delete(remove_member),
         )
-        .route(&format!("{P}/departments"), get(list_departments))
+        .route(
+            &format!("{P}/departments"),
+            get(list_departments).post(create_department),
+        )
         .route(&format!("{P}/departments/{{id}}"), get(view_department))
         .route(&format!("{P}/locations"), get(list_locations))
         .route(&format!("{P}/locations/{{id}}"), get(view_location))

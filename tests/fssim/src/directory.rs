@@ -1,5 +1,6 @@
-//! Read-only directory endpoints: departments and locations (`docs/freshservice.md` §4) and agents
-//! (`docs/freshservice.md` §8: `GET /agents?email=`, `active=`).
+//! Directory endpoints: departments (listed, filtered by name, created) and
+//! locations (`docs/freshservice.md` §4), and agents (`docs/freshservice.md`
+//! §8: `GET /agents?email=`, `active=`).
 
 use serde_json::Value;
 
@@ -21,22 +22,98 @@ fn reject_unknown(pairs: &[(String, String)], allowed: &[&str]) -> Result<(), Ap
     }
 }
 
+/// One page of `entries`, filtered by `query="name:'X'"` when given. The
+/// name compares without case, as Freshservice's text filters do for
+/// requesters; for departments and locations that is **open**.
+fn by_name(
+    pairs: &[(String, String)],
+    entries: &std::collections::BTreeMap<u64, serde_json::Map<String, Value>>,
+) -> Result<(Vec<Value>, bool, Page), ApiError> {
+    reject_unknown(pairs, &["page", "per_page", "query"])?;
+    let page = paging::parse(pairs, None, None)?;
+    let filter = match pairs.iter().find(|(k, _)| k == "query") {
+        Some((_, q)) => Some(
+            query::parse(q, &|f| (f == "name").then_some(Kind::Str), &["name"])
+                .map_err(|e| ApiError::field(FieldError::invalid_value("query", &e.to_string())))?,
+        ),
+        None => None,
+    };
+    let all: Vec<Value> = entries
+        .values()
+        .filter(|l| {
+            filter.as_ref().is_none_or(|e| {
+                query::eval(e, &|_| {
+                    Val::Str(l.get("name").and_then(Value::as_str).map(str::to_string))
+                })
+            })
+        })
+        .cloned()
+        .map(Value::Object)
+        .collect();
+    let (items, more) = paging::slice(all, page);
+    Ok((items, more, page))
+}
+
 impl Account {
-    /// `GET /departments`.
+    /// `GET /departments`, optionally with `query="name:'X'"`.
     pub fn list_departments(
         &self,
         pairs: &[(String, String)],
     ) -> Result<(Vec<Value>, bool, Page), ApiError> {
-        reject_unknown(pairs, &["page", "per_page"])?;
-        let page = paging::parse(pairs, None, None)?;
-        let all: Vec<Value> = self
-            .departments
-            .values()
-            .cloned()
-            .map(Value::Object)
-            .collect();
-        let (items, more) = paging::slice(all, page);
+        let (items, more, page) = by_name(pairs, &self.departments)?;
         Ok((items, more, page))
+    }
+
+    /// `POST /departments`: `name` (mandatory, unique without case) and
+    /// `description`; anything else is `invalid_field`. A taken name is
+    /// `duplicate_value` at the account's duplicate status (400 or 409:
+    /// which one Freshservice answers is open, `docs/freshservice.md` §4).
+    pub fn create_department(&mut self, body: &Value) -> Result<Value, ApiError> {
+        let obj = body.as_object().ok_or_else(ApiError::invalid_json)?;
+        let mut errors: Vec<FieldError> = obj
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "name" | "description"))
+            .map(|k| FieldError::invalid_field(k))
+            .collect();
+        let name = match obj.get("name") {
+            None => {
+                errors.push(FieldError::missing("name", "String"));
+                None
+            }
+            Some(Value::String(n)) if !n.trim().is_empty() => Some(n.trim().to_string()),
+            Some(Value::String(_)) => {
+                errors.push(FieldError::invalid_value("name", "It should not be blank"));
+                None
+            }
+            Some(_) => {
+                errors.push(FieldError::datatype("name", "String"));
+                None
+            }
+        };
+        if !obj
+            .get("description")
+            .is_none_or(|d| d.is_string() || d.is_null())
+        {
+            errors.push(FieldError::datatype("description", "String"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        let name = name.unwrap_or_default();
+        let taken = self.departments.values().any(|d| {
+            d.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+        });
+        if taken {
+            return Err(ApiError::Validation {
+                status: self.duplicate_status,
+                errors: vec![FieldError::duplicate("name")],
+            });
+        }
+        let mut seed = obj.clone();
+        seed.insert("name".into(), name.into());
+        self.add_department(&Value::Object(seed))
     }
 
     /// `GET /departments/{id}`.
@@ -53,31 +130,7 @@ impl Account {
         &self,
         pairs: &[(String, String)],
     ) -> Result<(Vec<Value>, bool, Page), ApiError> {
-        reject_unknown(pairs, &["page", "per_page", "query"])?;
-        let page = paging::parse(pairs, None, None)?;
-        let filter = match pairs.iter().find(|(k, _)| k == "query") {
-            Some((_, q)) => Some(
-                query::parse(q, &|f| (f == "name").then_some(Kind::Str), &["name"]).map_err(
-                    |e| ApiError::field(FieldError::invalid_value("query", &e.to_string())),
-                )?,
-            ),
-            None => None,
-        };
-        let all: Vec<Value> = self
-            .locations
-            .values()
-            .filter(|l| {
-                filter.as_ref().is_none_or(|e| {
-                    query::eval(e, &|_| {
-                        Val::Str(l.get("name").and_then(Value::as_str).map(str::to_string))
-                    })
-                })
-            })
-            .cloned()
-            .map(Value::Object)
-            .collect();
-        let (items, more) = paging::slice(all, page);
-        Ok((items, more, page))
+        by_name(pairs, &self.locations)
     }
 
     /// `GET /locations/{id}`.
