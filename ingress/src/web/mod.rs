@@ -88,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .route("/signout", post(session::signout))
         .route("/settings", get(settings::page))
         .route("/settings/budget", post(settings::budget))
+        .route("/settings/mapping", post(settings::mapping))
         .route("/settings/api-key", post(settings::api_key))
         .route("/settings/uninstall", post(settings::uninstall))
         .route("/status", get(status::page))

@@ -1,52 +1,44 @@
 //! The settings page (`GET /settings`): custom requester fields with their
-//! Okta External Names, the default mapping, the API budget, replacing the
+//! Okta External Names, the mapping editor, the API budget, replacing the
 //! API key, uninstall.
 
 use axum::response::Html;
 use maud::{html, Markup};
 use shared::{
     freshservice::{fields::OKTA_NAMESPACE, Choice, RequesterField},
+    mapping::{EnterpriseAttr, Row},
+    records::settings::{DeleteMode, TenantSettings},
     tenant::Tenant,
 };
 
 use super::{layout, Nav};
 
-const MAPPING: &[(&str, &str)] = &[
-    ("name.givenName", "first_name"),
-    ("name.familyName", "last_name"),
-    (
-        "emails[primary eq true].value (else userName)",
-        "primary_email",
-    ),
-    ("title", "job_title"),
-    ("phoneNumbers[type eq \"work\"].value", "work_phone_number"),
-    (
-        "phoneNumbers[type eq \"mobile\"].value",
-        "mobile_phone_number",
-    ),
-    (
-        "addresses[type eq \"work\"] (whole address)",
-        "address (one string)",
-    ),
-    ("locale (e.g. en_US)", "language (Freshservice code)"),
-    (
-        "timezone (IANA, e.g. America/Los_Angeles)",
-        "time_zone (Freshservice name)",
-    ),
-    ("custom_fields.NAME (core namespace)", "custom_fields.NAME"),
-    ("active false / true", "deactivate / reactivate"),
-];
+/// What the settings page shows.
+pub struct Page<'a> {
+    pub tenant: &'a Tenant,
+    /// The account's requester fields, read live (or why not).
+    pub fields: &'a Result<Vec<RequesterField>, String>,
+    /// The tenant's saved settings (or why they cannot be read).
+    pub settings: &'a Result<TenantSettings, String>,
+    pub budget: u32,
+    pub budget_is_default: bool,
+    pub csrf: &'a str,
+    pub notice: Option<(&'a str, bool)>,
+    pub scim_base: &'a str,
+}
 
 /// `GET /settings`.
-pub fn page(
-    t: &Tenant,
-    fields: &Result<Vec<RequesterField>, String>,
-    budget: u32,
-    budget_is_default: bool,
-    csrf: &str,
-    notice: Option<(&str, bool)>,
-    scim_base: &str,
-) -> Html<String> {
+pub fn page(p: Page<'_>) -> Html<String> {
+    let Page {
+        tenant: t,
+        fields,
+        settings,
+        budget,
+        budget_is_default,
+        csrf,
+        notice,
+        scim_base,
+    } = p;
     let body = html! {
         p { "Account " strong { (t.domain) ".freshservice.com" } " · installed " (t.created_at) " · SCIM base URL " code { (scim_base) } }
         @if let Some((msg, ok)) = notice {
@@ -93,13 +85,7 @@ pub fn page(
                 }
             }
         }
-        section aria-labelledby="map-h" {
-            h2 #map-h { "Default mapping" }
-            table {
-                thead { tr { th scope="col" { "Okta (SCIM attribute)" } th scope="col" { "Freshservice requester field" } } }
-                tbody { @for (a, b) in MAPPING { tr { td { code { (a) } } td { code { (b) } } } } }
-            }
-        }
+        (mapping_editor(fields, settings, csrf))
         section aria-labelledby="budget-h" {
             h2 #budget-h { "API budget" }
             p { "The bridge keeps all its calls for this account under this many per minute. Set it to your Freshservice plan's limit (Admin → API limits), lower if other integrations use the same account." }
@@ -138,6 +124,81 @@ pub fn page(
         }
     };
     layout("Settings", Nav::Settings, Some(csrf), body)
+}
+
+/// The mapping editor: a checkbox per row, a field per enterprise
+/// attribute, missing departments, what a SCIM DELETE does.
+fn mapping_editor(
+    fields: &Result<Vec<RequesterField>, String>,
+    settings: &Result<TenantSettings, String>,
+    csrf: &str,
+) -> Markup {
+    let shipped = TenantSettings::default();
+    let s = settings.as_ref().unwrap_or(&shipped);
+    let custom: Vec<&RequesterField> = match fields {
+        Ok(f) => f.iter().filter(|f| !f.builtin).collect(),
+        Err(_) => vec![],
+    };
+    let delete = s.on_delete.map(DeleteMode::as_str).unwrap_or("default");
+    html! {
+        section aria-labelledby="map-h" {
+            h2 #map-h { "Mapping" }
+            @if let Err(e) = settings { p.error role="alert" { (e) } }
+            p { "What the bridge writes to each requester. A row switched off is left as Freshservice holds it: the bridge stops writing that field. Changes apply to each user at their next change." }
+            form #mapping method="post" action="/settings/mapping" {
+                input type="hidden" name="csrf" value=(csrf);
+                table {
+                    thead { tr { th scope="col" { "Write" } th scope="col" { "Okta (SCIM attribute)" } th scope="col" { "Freshservice requester field" } } }
+                    tbody {
+                        tr { td { "always" } td { code { "name.givenName" } } td { code { "first_name" } } }
+                        tr { td { "always" } td { code { "emails[primary eq true].value" } " (else userName)" } td { code { "primary_email" } } }
+                        @for row in Row::ALL {
+                            tr data-row=(row.key()) {
+                                td { input type="checkbox" id={ "row-" (row.key()) } name={ "row." (row.key()) } checked[s.mapping.is_on(row)] aria-label={ "Write " (row.freshservice()) }; }
+                                td { label for={ "row-" (row.key()) } { code { (row.scim()) } } }
+                                td { code { (row.freshservice()) } }
+                            }
+                        }
+                        tr { td { "always" } td { code { "active" } } td { "deactivate / reactivate" } }
+                    }
+                }
+                h3 { "Enterprise attributes" }
+                p { "Freshservice requesters have no built-in field for these; point each at a custom requester field, or leave it unmapped." }
+                @if let Err(e) = fields { p.error role="alert" { "The account's custom fields cannot be read right now (" (e) "), so these cannot be changed until they can." } }
+                @for attr in EnterpriseAttr::ALL {
+                    @let current = s.mapping.enterprise.get(&attr);
+                    div.field {
+                        label for={ "ent-" (attr.scim()) } { code { (attr.scim()) } }
+                        select id={ "ent-" (attr.scim()) } name={ "enterprise." (attr.scim()) } {
+                            option value="" selected[current.is_none()] { "not mapped" }
+                            @for f in &custom {
+                                option value=(f.name) selected[current == Some(&f.name)] { (f.label) " (" (f.name) ")" }
+                            }
+                            @if let Some(c) = current.filter(|c| !custom.iter().any(|f| &f.name == *c)) {
+                                option value=(c) selected { (c) " (not in this account now)" }
+                            }
+                        }
+                    }
+                }
+                h3 { "Departments" }
+                div.field {
+                    input #create-departments type="checkbox" name="create_departments" checked[s.mapping.create_missing_departments];
+                    label for="create-departments" { " Create a department Okta names when Freshservice has none of that name (otherwise the requester is written without it and the status page says why)" }
+                }
+                h3 { "When Okta or Entra deletes a user" }
+                fieldset {
+                    legend.sr { "What a SCIM DELETE does" }
+                    @for (value, text) in [("default", "the workers' setting (SCIM_DELETE_MODE, deactivate unless changed)"), ("deactivate", "deactivate the requester (it can come back)"), ("forget", "forget the requester for good: deletes it and the tickets they requested")] {
+                        div.field {
+                            input type="radio" id={ "del-" (value) } name="on_delete" value=(value) checked[delete == value];
+                            label for={ "del-" (value) } { " " (text) }
+                        }
+                    }
+                }
+                button type="submit" { "Save mapping" }
+            }
+        }
+    }
 }
 
 fn choices(c: &[Choice]) -> Markup {
