@@ -503,3 +503,41 @@ async fn department_and_manager_cost_no_call_per_user_once_cached() -> anyhow::R
     s.stop().await;
     Ok(())
 }
+
+/// Entra hard-deletes users: a SCIM DELETE deactivates the requester,
+/// unless the tenant chose *forget* on its settings page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scim_delete_deactivates_unless_the_tenant_chose_forget() -> anyhow::Result<()> {
+    let s = stack_with(vec![]).await?;
+    let kept = scim_create(&s, okta_user("kept@example.com", "Kept", "User")).await?;
+    wait_converged(&s, &kept).await?;
+    let (status, _) = s.scim("DELETE", &format!("/Users/{kept}"), None).await?;
+    assert_eq!(status, 204);
+    wait_for("the requester deactivated", CONVERGE, || async {
+        let r = requester(&s, "kept@example.com").await?;
+        Ok((r["active"] == false).then_some(()))
+    })
+    .await?;
+
+    settings(&s, |t| {
+        t.on_delete = Some(shared::records::settings::DeleteMode::Forget)
+    })
+    .await?;
+    let gone = scim_create(&s, okta_user("gone@example.com", "Gone", "User")).await?;
+    wait_converged(&s, &gone).await?;
+    let (status, _) = s.scim("DELETE", &format!("/Users/{gone}"), None).await?;
+    assert_eq!(status, 204);
+    wait_for("the requester forgotten", CONVERGE, || async {
+        Ok(only_requester(&s, "gone@example.com")
+            .await?
+            .is_none()
+            .then_some(()))
+    })
+    .await?;
+    assert!(
+        only_requester(&s, "kept@example.com").await?.is_some(),
+        "the first one was deactivated, not forgotten"
+    );
+    s.stop().await;
+    Ok(())
+}
