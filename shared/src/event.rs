@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Current wire version of [`ChangeEvent`].
 pub const EVENT_VERSION: u32 = 1;
 
-/// What kind of resource changed. Groups arrive with the group-push work.
+/// What kind of resource changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceKind {
@@ -52,6 +52,28 @@ impl ChangeEvent {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             attempt: 0,
         }
+    }
+
+    pub fn group(tenant: &str, id: &str, version: u64, request_id: &str) -> Self {
+        Self {
+            kind: ResourceKind::Group,
+            ..Self::user(tenant, id, version, request_id)
+        }
+    }
+
+    /// The event of a `kind` resource.
+    pub fn of(kind: ResourceKind, tenant: &str, id: &str, version: u64, request_id: &str) -> Self {
+        match kind {
+            ResourceKind::User => Self::user(tenant, id, version, request_id),
+            ResourceKind::Group => Self::group(tenant, id, version, request_id),
+        }
+    }
+
+    /// Version 0 asks for a recheck at whatever version is applied: a group
+    /// whose member's requester appeared, was deactivated or reactivated
+    /// (`worker/src/converge/group.rs`), or a user waiting for a manager.
+    pub fn is_recheck(&self) -> bool {
+        self.version == 0
     }
 
     // Strings and integers only: serialising cannot fail.
