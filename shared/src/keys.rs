@@ -205,6 +205,14 @@ impl Keys {
     pub fn group_fs_members(&self, tenant: &str, id: &str) -> String {
         self.t(tenant, &format!("group_fs_members:{id}"))
     }
+    /// String with a TTL: set while a recheck of the group (version 0) is
+    /// on its way. A user's convergence publishes one only when it sets
+    /// this; the group's convergence clears it before reading its members,
+    /// so a burst of users waking one group costs one event, not one each
+    /// (`worker/src/converge/group/wake.rs`).
+    pub fn group_recheck(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("group_recheck:{id}"))
+    }
     /// The lease resource of a group (its leases and fences never meet a
     /// user's: `lease:group:<id>`).
     pub fn group_lease_id(id: &str) -> String {
@@ -251,6 +259,12 @@ mod tests {
             k.pause("t1"),
             k.requester_fields("t1"),
             k.web_session("t1", "abc"),
+            k.group("t1", "g"),
+            k.group_members("t1", "g"),
+            k.user_groups("t1"),
+            k.group_sync("t1", "g"),
+            k.group_fs_members("t1", "g"),
+            k.group_recheck("t1", "g"),
         ] {
             assert_eq!(tag(key.clone()), "t1", "{key}");
             assert!(key.starts_with("fsb:"));

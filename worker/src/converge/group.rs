@@ -97,6 +97,9 @@ async fn converge(
     lease: &Lease,
 ) -> Result<Outcome, Halt> {
     let mut r = inner.redis.clone();
+    // Whatever is read from here on is newer than what woke a pending
+    // recheck: the next wake-up must publish again (`group/wake.rs`).
+    let _: () = r.del(inner.keys.group_recheck(&ev.tenant, &ev.id)).await?;
     let h: HashMap<String, String> = r.hgetall(inner.keys.group(&ev.tenant, &ev.id)).await?;
     let group = match GroupRecord::decode(&h) {
         Ok(Some(g)) => g,
@@ -111,6 +114,13 @@ async fn converge(
     let sync = inner.group_sync.load(&ev.tenant, &ev.id).await?;
     if !ev.is_recheck() && sync.applied_version.is_some_and(|a| a >= group.version) {
         return Ok(Outcome::Skipped("already applied"));
+    }
+    // A group that could not be made or linked (a rule-based clash) is not
+    // helped by a member's change: only a replay of its change is.
+    if ev.is_recheck() && sync.dead.is_some() && sync.group_id.is_none() {
+        return Ok(Outcome::Skipped(
+            "the group's last change was dead-lettered; replaying it converges the group",
+        ));
     }
     let mut run = GroupRun {
         inner,
@@ -440,6 +450,21 @@ impl GroupRun<'_> {
                     tracing::warn!(tenant = t, group = id, requester_id = rid, user = ?user, "a member's requester is gone from Freshservice; the member waits for it");
                     waiting.extend(user);
                     continue;
+                }
+                // Refused: if its user was deactivated meanwhile (the recheck
+                // that deactivation sent takes it out), this is why.
+                Err(Halt::Fs(e @ FsError::Permanent { .. })) => {
+                    let now = members::deactivated(&inner.redis, &inner.keys, t, &[rid]).await?;
+                    if now.contains(&rid) {
+                        tracing::info!(
+                            tenant = t,
+                            group = id,
+                            requester_id = rid,
+                            "a member's requester was deactivated meanwhile; not added"
+                        );
+                        continue;
+                    }
+                    return Err(Halt::Fs(e));
                 }
                 Err(h) => return Err(h),
             }

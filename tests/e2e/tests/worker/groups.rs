@@ -367,7 +367,12 @@ async fn existing_groups_are_linked_or_refused(client: Client) -> anyhow::Result
         2,
         "nothing created"
     );
-    let dead = dead_letters(&stack).await?;
+    // The status is noted before the consumer dead-letters the change.
+    let dead = wait_for("the dead letter", CONVERGE, || async {
+        let all = dead_letters(&stack).await?;
+        Ok((!all.is_empty()).then_some(all))
+    })
+    .await?;
     assert_eq!(dead.len(), 1);
     assert!(
         dead[0].describe().contains(&format!("group {paris}")),

@@ -5,6 +5,17 @@
 //! to (`Keys::user_groups`, kept by the ingress) gets a recheck event
 //! (version 0, `ChangeEvent::is_recheck`). An ordinary profile update
 //! changes none of it and costs nothing here. Nothing polls.
+//!
+//! A thousand users created at once wake their group a thousand times, so
+//! rechecks are coalesced with a marker (`Keys::group_recheck`): a recheck
+//! is published only by whoever sets it, and the group's convergence
+//! clears it before it reads its members. A user recorded before the clear
+//! is seen by that convergence; one recorded after it finds the marker
+//! gone and publishes another recheck. No wake-up is lost either way. The
+//! marker's lifetime only bounds how long a lost event could suppress the
+//! next ones.
+
+use std::time::Duration;
 
 use redis::AsyncCommands;
 use shared::event::ChangeEvent;
@@ -13,7 +24,9 @@ use super::super::{api::Halt, Inner};
 
 /// A failed wake-up parks the user's event this long (the user's record is
 /// already written, so the retry only wakes).
-const WAKE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+const WAKE_RETRY: Duration = Duration::from_secs(5);
+/// How long a recheck marker lives if its event never clears it.
+const MARKER_TTL: Duration = Duration::from_secs(600);
 
 /// Whether a user's recorded outcome changes whether its requester can be
 /// a group member: `before` is what its sync record held (requester id,
@@ -24,8 +37,9 @@ pub fn membership_changed(before: (Option<u64>, Option<bool>), after: (Option<u6
     rid_before != rid_after || (rid_after.is_some() && active_before != Some(active_after))
 }
 
-/// Publishes a recheck for every group `user_id` is a member of; returns
-/// how many. The events are confirmed by the broker before this returns.
+/// Publishes a recheck for every group `user_id` is a member of that has
+/// none on its way; returns how many. The events are confirmed by the
+/// broker before this returns.
 pub async fn wake_groups(
     inner: &Inner,
     tenant: &str,
@@ -44,26 +58,41 @@ pub async fn wake_groups(
             return Ok(0);
         }
     };
+    let mut woken = 0;
     for g in &groups {
+        let marker = inner.keys.group_recheck(tenant, g);
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&marker)
+            .arg(request_id)
+            .arg("NX")
+            .arg("PX")
+            .arg(MARKER_TTL.as_millis() as u64)
+            .query_async(&mut r)
+            .await?;
+        if set.is_none() {
+            // A recheck is on its way and has not read the members yet.
+            continue;
+        }
         let ev = ChangeEvent::group(tenant, g, 0, request_id);
-        inner
-            .publisher
-            .publish_change(&ev)
-            .await
-            .map_err(|e| Halt::Park {
+        if let Err(e) = inner.publisher.publish_change(&ev).await {
+            // Let the next wake-up publish.
+            let _: Result<(), _> = r.del(&marker).await;
+            return Err(Halt::Park {
                 after: WAKE_RETRY,
                 reason: format!("could not wake the user's groups: {e}"),
-            })?;
+            });
+        }
+        woken += 1;
     }
-    if !groups.is_empty() {
+    if woken > 0 {
         tracing::info!(
             tenant,
             user = user_id,
-            groups = groups.len(),
+            groups = woken,
             "the user's requester changed; rechecking its groups"
         );
     }
-    Ok(groups.len())
+    Ok(woken)
 }
 
 #[cfg(test)]
