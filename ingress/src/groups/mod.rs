@@ -192,7 +192,7 @@ impl Groups {
                 &next,
                 &id,
             )?
-            .ok_or_else(|| GroupError::Unexpected(WriteOutcome::Missing))?;
+            .ok_or(GroupError::Unexpected(WriteOutcome::Missing))?;
         let undo = {
             let (store, tenant, id) = (self.store.clone(), tenant.to_string(), id.clone());
             async move {
