@@ -19,6 +19,16 @@ pub enum ResourceKind {
     Group,
 }
 
+impl ResourceKind {
+    /// The wire name (`user`, `group`), for logs and listings.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeEvent {
     /// Wire format version ([`EVENT_VERSION`]).
@@ -213,5 +223,18 @@ mod tests {
         let err = ChangeEvent::from_json(bad.to_string().as_bytes()).unwrap_err();
         assert!(matches!(err, EventError::UnknownVersion(99)));
         assert!(ChangeEvent::from_json(b"{").is_err());
+    }
+
+    #[test]
+    fn kinds_keep_their_wire_names() {
+        for k in [ResourceKind::User, ResourceKind::Group] {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        let g = ChangeEvent::group("t", "g", 0, "r");
+        assert!(g.is_recheck());
+        assert_eq!(g.kind, ResourceKind::Group);
     }
 }
