@@ -539,3 +539,48 @@ async fn broker_down_means_503_and_no_group_stored() -> anyhow::Result<()> {
     s.stop().await;
     Ok(())
 }
+
+/// Okta pushes membership of one group from several tasks at once: every
+/// concurrent add is kept (optimistic writes, retried on a lost race).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_member_adds_to_one_group_are_all_kept() -> anyhow::Result<()> {
+    let s = ingress_only().await?;
+    let (_, g) = s
+        .scim(
+            "POST",
+            "/Groups",
+            Some(json!({"schemas": [GROUP], "displayName": "Busy"})),
+        )
+        .await?;
+    let gid = g["id"].as_str().unwrap().to_string();
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(user(&s, &format!("busy{i}@okta.local")).await?);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for u in &users {
+        let body = patch(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
+        let (http, url, token) = (
+            s.http.clone(),
+            format!("{}/Groups/{gid}", s.scim_base),
+            s.token.clone(),
+        );
+        tasks.spawn(async move {
+            http.patch(url)
+                .bearer_auth(token)
+                .header("Content-Type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done??, 200);
+    }
+    let mut want = users.clone();
+    want.sort();
+    assert_eq!(members(&s, &gid).await?, want);
+    s.stop().await;
+    Ok(())
+}
