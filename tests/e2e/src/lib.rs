@@ -708,3 +708,16 @@ pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
         "active": true
     })
 }
+
+/// A query value URL-encoded as Okta sends it (`%20`, `%22`, `%40`;
+/// `docs/identity-providers.md` §1b).
+pub fn okta_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
