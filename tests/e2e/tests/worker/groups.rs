@@ -447,6 +447,53 @@ async fn lost_create_answer_leaves_one_group(client: Client) -> anyhow::Result<(
     Ok(())
 }
 
+/// A requester group deleted by hand in Freshservice is made again (with
+/// every member) at the group's next change; the first call that meets
+/// the 404 is a member add, then a rename.
+async fn a_group_deleted_by_hand_is_made_again(client: Client) -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let p = people(&stack, "again", 3).await?;
+    let (m, e): (Vec<Member>, Vec<&str>) = p.iter().map(|(m, e)| (m.clone(), e.as_str())).unzip();
+    let g = Groups::new(&stack, client);
+    let id = g.create("Phoenix", &m[..1]).await?;
+    let first = mapped_group_id(&wait_group_converged(&stack, &id).await?)?;
+    wait_requester_group(&stack, &id, first, "Phoenix", &e[..1]).await?;
+    let by_hand = |gid: u64| {
+        stack
+            .http
+            .delete(format!(
+                "{}/api/v2/requester_groups/{gid}",
+                stack.sim.account_url(&stack.domain)
+            ))
+            .basic_auth(&stack.api_key, Some("X"))
+            .send()
+    };
+    assert_eq!(by_hand(first).await?.status().as_u16(), 204);
+
+    g.add(&id, &m[1..2]).await?;
+    let second = wait_for("the group made again", CONVERGE, || async {
+        let s = wait_group_converged(&stack, &id).await?;
+        let gid = mapped_group_id(&s)?;
+        Ok((gid != first).then_some(gid))
+    })
+    .await?;
+    wait_requester_group(&stack, &id, second, "Phoenix", &e[..2]).await?;
+
+    assert_eq!(by_hand(second).await?.status().as_u16(), 204);
+    g.rename(&id, "Phoenix Rising").await?;
+    let third = wait_for("the group made again after a rename", CONVERGE, || async {
+        let s = wait_group_converged(&stack, &id).await?;
+        let gid = mapped_group_id(&s)?;
+        Ok((gid != second).then_some(gid))
+    })
+    .await?;
+    wait_requester_group(&stack, &id, third, "Phoenix Rising", &e[..2]).await?;
+    assert_eq!(stack.sim_requester_groups().await?.len(), 1);
+    no_failures(&stack, &id).await?;
+    stack.stop().await;
+    Ok(())
+}
+
 /// Deletes every event on the stack's tenant queue.
 async fn purge_tenant_queue(stack: &Stack) -> anyhow::Result<()> {
     let conn = lapin::Connection::connect(&e2e::amqp_url(), lapin::ConnectionProperties::default())
@@ -479,12 +526,14 @@ scenarios! {
     okta_deactivated_members_leave_and_come_back => deactivated_members_leave_and_come_back(OktaPatch);
     okta_existing_groups_are_linked_or_refused => existing_groups_are_linked_or_refused(OktaPatch);
     okta_lost_create_answer_leaves_one_group => lost_create_answer_leaves_one_group(OktaPatch);
+    okta_a_group_deleted_by_hand_is_made_again => a_group_deleted_by_hand_is_made_again(OktaPatch);
     contract_lifecycle => push_lifecycle(Contract);
     contract_members_wait_for_their_requesters => members_wait_for_their_requesters(Contract);
     contract_group_right_after_its_users => group_right_after_its_users(Contract);
     contract_deactivated_members_leave_and_come_back => deactivated_members_leave_and_come_back(Contract);
     contract_existing_groups_are_linked_or_refused => existing_groups_are_linked_or_refused(Contract);
     contract_lost_create_answer_leaves_one_group => lost_create_answer_leaves_one_group(Contract);
+    contract_a_group_deleted_by_hand_is_made_again => a_group_deleted_by_hand_is_made_again(Contract);
 }
 
 /// Issue 11's benchmark: a group of 1,000 provisioned members pushed at
