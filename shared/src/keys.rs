@@ -205,11 +205,11 @@ impl Keys {
     pub fn group_fs_members(&self, tenant: &str, id: &str) -> String {
         self.t(tenant, &format!("group_fs_members:{id}"))
     }
-    /// String with a TTL: set while a recheck of the group (version 0) is
-    /// on its way. A user's convergence publishes one only when it sets
-    /// this; the group's convergence clears it before reading its members,
-    /// so a burst of users waking one group costs one event, not one each
-    /// (`worker/src/converge/group/wake.rs`).
+    /// Hash with a TTL: `gen`, bumped by each convergence of the group
+    /// before it reads its members, and `sent`, the `gen` in which a recheck
+    /// (version 0) was last published. A user's convergence publishes one
+    /// only while `sent` is not `gen`, so a burst of users waking one group
+    /// costs one event, not one each (`worker/src/converge/group/wake.rs`).
     pub fn group_recheck(&self, tenant: &str, id: &str) -> String {
         self.t(tenant, &format!("group_recheck:{id}"))
     }

@@ -99,7 +99,7 @@ async fn converge(
     let mut r = inner.redis.clone();
     // Whatever is read from here on is newer than what woke a pending
     // recheck: the next wake-up must publish again (`group/wake.rs`).
-    let _: () = r.del(inner.keys.group_recheck(&ev.tenant, &ev.id)).await?;
+    wake::reading(inner, &ev.tenant, &ev.id).await?;
     let h: HashMap<String, String> = r.hgetall(inner.keys.group(&ev.tenant, &ev.id)).await?;
     let group = match GroupRecord::decode(&h) {
         Ok(Some(g)) => g,

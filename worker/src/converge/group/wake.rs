@@ -7,13 +7,15 @@
 //! changes none of it and costs nothing here. Nothing polls.
 //!
 //! A thousand users created at once wake their group a thousand times, so
-//! rechecks are coalesced with a marker (`Keys::group_recheck`): a recheck
-//! is published only by whoever sets it, and the group's convergence
-//! clears it before it reads its members. A user recorded before the clear
-//! is seen by that convergence; one recorded after it finds the marker
-//! gone and publishes another recheck. No wake-up is lost either way. The
-//! marker's lifetime only bounds how long a lost event could suppress the
-//! next ones.
+//! rechecks are coalesced (`Keys::group_recheck`): every convergence of the
+//! group bumps a generation before it reads its members ([`reading`]), and
+//! a user publishes a recheck only if none was published in the current
+//! generation, noting the generation once the broker confirmed it. A user
+//! that publishes nothing has seen a confirmed recheck whose convergence
+//! has not started reading yet, so that convergence sees the user's
+//! record. A worker that dies between its publish and its note only costs
+//! a duplicate later; none is lost. The hash's lifetime only bounds how
+//! long a recheck that never ran could hold the next ones back.
 
 use std::time::Duration;
 
@@ -25,8 +27,34 @@ use super::super::{api::Halt, Inner};
 /// A failed wake-up parks the user's event this long (the user's record is
 /// already written, so the retry only wakes).
 const WAKE_RETRY: Duration = Duration::from_secs(5);
-/// How long a recheck marker lives if its event never clears it.
-const MARKER_TTL: Duration = Duration::from_secs(600);
+/// How long the generation hash lives untouched (every use renews it).
+const GENERATION_TTL: Duration = Duration::from_secs(600);
+/// The hash's fields (see `Keys::group_recheck`).
+const GEN: &str = "gen";
+const SENT: &str = "sent";
+
+/// The current generation, or nil when a recheck was already published in
+/// it. KEYS: the group's recheck hash.
+const SHOULD_SEND: &str = r#"
+local h = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2])
+local gen = h[1] or '0'
+if h[2] == gen then return false end
+return gen
+"#;
+
+/// Called by the group's convergence before it reads its members: a user
+/// recorded from now on must wake the group again.
+pub async fn reading(inner: &Inner, tenant: &str, group: &str) -> Result<(), redis::RedisError> {
+    let key = inner.keys.group_recheck(tenant, group);
+    let _: () = redis::pipe()
+        .hincr(&key, GEN, 1)
+        .ignore()
+        .pexpire(&key, GENERATION_TTL.as_millis() as i64)
+        .ignore()
+        .query_async(&mut inner.redis.clone())
+        .await?;
+    Ok(())
+}
 
 /// Whether a user's recorded outcome changes whether its requester can be
 /// a group member: `before` is what its sync record held (requester id,
@@ -58,30 +86,36 @@ pub async fn wake_groups(
             return Ok(0);
         }
     };
+    let should_send = redis::Script::new(SHOULD_SEND);
     let mut woken = 0;
     for g in &groups {
-        let marker = inner.keys.group_recheck(tenant, g);
-        let set: Option<String> = redis::cmd("SET")
-            .arg(&marker)
-            .arg(request_id)
-            .arg("NX")
-            .arg("PX")
-            .arg(MARKER_TTL.as_millis() as u64)
-            .query_async(&mut r)
+        let key = inner.keys.group_recheck(tenant, g);
+        let gen: Option<String> = should_send
+            .key(&key)
+            .arg(GEN)
+            .arg(SENT)
+            .invoke_async(&mut r)
             .await?;
-        if set.is_none() {
+        let Some(gen) = gen else {
             // A recheck is on its way and has not read the members yet.
             continue;
-        }
+        };
         let ev = ChangeEvent::group(tenant, g, 0, request_id);
-        if let Err(e) = inner.publisher.publish_change(&ev).await {
-            // Let the next wake-up publish.
-            let _: Result<(), _> = r.del(&marker).await;
-            return Err(Halt::Park {
+        inner
+            .publisher
+            .publish_change(&ev)
+            .await
+            .map_err(|e| Halt::Park {
                 after: WAKE_RETRY,
                 reason: format!("could not wake the user's groups: {e}"),
-            });
-        }
+            })?;
+        let _: () = redis::pipe()
+            .hset(&key, SENT, gen)
+            .ignore()
+            .pexpire(&key, GENERATION_TTL.as_millis() as i64)
+            .ignore()
+            .query_async(&mut r)
+            .await?;
         woken += 1;
     }
     if woken > 0 {
