@@ -624,3 +624,70 @@ async fn group_push_of_1000_members() -> anyhow::Result<()> {
     stack.stop().await;
     Ok(())
 }
+
+/// The same push while its 1,000 members are still being created (their
+/// creates queued ahead of it): every member waits, then joins as its
+/// requester appears. Reports how many times the group was converged, the
+/// measure of how well the users' rechecks coalesce. Ignored by default;
+/// `cargo test -p e2e --test worker groups::group_push_while_its_members_are_created -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: BENCHMARKS.md, Group push (issue 11)"]
+async fn group_push_while_its_members_are_created() -> anyhow::Result<()> {
+    const MEMBERS: usize = 1_000;
+    let limit: u32 = std::env::var("GROUP_BENCH_LIMIT")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(3_000);
+    let stack = Stack::start_with(e2e::StackOptions {
+        sim_rate_limit: limit,
+        tenant_rate_limit: Some(limit),
+        ..Default::default()
+    })
+    .await?;
+    let started = Instant::now();
+    let mut members = Vec::new();
+    for i in 0..MEMBERS {
+        let email = format!("early{i}@example.com");
+        let id = scim_create(&stack, okta_user(&email, "Early", &format!("E{i}"))).await?;
+        members.push(Member { id, display: email });
+    }
+    let g = Groups::new(&stack, Client::OktaPatch);
+    let id = g.create("Everyone", &members).await?;
+    let s = wait_for(
+        "the group with every member",
+        Duration::from_secs(900),
+        || async {
+            let s = group_sync_status(&stack, &id).await?;
+            let done = s.get("waiting").map(String::as_str) == Some("[]")
+                && group_fs_members(&stack, &id).await?.len() == MEMBERS;
+            Ok(done.then_some(s))
+        },
+    )
+    .await?;
+    let took = started.elapsed();
+    let gid = mapped_group_id(&s)?;
+    let held = stack.sim_requester_group(gid).await?.expect("the group");
+    assert_eq!(member_ids(&held).len(), MEMBERS);
+    let calls = stack.sim_calls().await?;
+    let member_calls = calls
+        .iter()
+        .filter(|c| c["path"].as_str().unwrap_or("").contains("/members/"))
+        .count();
+    let mut r = redis().await?;
+    let keys = shared::keys::Keys::new(stack.prefix.clone());
+    let convergences: Option<u64> =
+        redis::AsyncCommands::hget(&mut r, keys.group_recheck(&stack.tenant_id, &id), "gen")
+            .await?;
+    let ideal = Duration::from_secs_f64(calls.len() as f64 * 60.0 / f64::from(limit));
+    println!(
+        "group_push_during_creates members={MEMBERS} limit_per_min={limit} wall_s={:.1} ideal_s={:.1} ratio={:.2} calls={} member_calls={member_calls} group_convergences={}",
+        took.as_secs_f64(),
+        ideal.as_secs_f64(),
+        took.as_secs_f64() / ideal.as_secs_f64(),
+        calls.len(),
+        convergences.unwrap_or(0),
+    );
+    no_failures(&stack, &id).await?;
+    stack.stop().await;
+    Ok(())
+}
