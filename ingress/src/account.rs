@@ -1,7 +1,7 @@
 //! The ingress's calls to a Freshservice account, on the client both
 //! services share (`shared/src/freshservice/`): the install check (before a
-//! tenant exists, so outside any budget) and the requester fields the
-//! settings page and `/Schemas` show (per tenant, so drawn from the same
+//! tenant exists, so outside any budget), and the requester fields and
+//! requester groups the settings page and `/Schemas` show (per tenant, so drawn from the same
 //! Redis budget the workers use, `shared/src/freshservice/budget.rs`; a 429
 //! pauses the workers too). Failures come back in the admin's wording
 //! ([`FsCheckError`]).
@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::{
     freshservice::{
-        fields, http_client, Budget, Call, FsClient, FsError, Grant, RequesterField, Transient,
-        UrlTemplate,
+        client::{self, RequesterGroup},
+        fields, http_client, Answer, Budget, Call, FsClient, FsError, Grant, RequesterField,
+        Transient, UrlTemplate,
     },
     tenant::Tenant,
 };
@@ -111,16 +112,41 @@ impl Accounts {
         tenant: &Tenant,
         api_key: &str,
     ) -> Result<Value, FsCheckError> {
+        let answer = self.call(tenant, api_key, Call::requester_fields()).await?;
+        answer.json().map_err(|e| self.word(&tenant.domain, e))
+    }
+
+    /// The account's requester groups (the first page of 100: enough to
+    /// tell the settings page whether Push Groups is safe), within the
+    /// tenant's budget.
+    pub async fn requester_groups(
+        &self,
+        tenant: &Tenant,
+        api_key: &str,
+    ) -> Result<(Vec<RequesterGroup>, bool), FsCheckError> {
+        let answer = self
+            .call(tenant, api_key, Call::requester_groups_page(1))
+            .await?;
+        let more = answer.more;
+        client::parse_requester_groups(&answer.text)
+            .map(|g| (g, more))
+            .map_err(|e| self.word(&tenant.domain, e))
+    }
+
+    /// One call within the tenant's budget, keeping the budget true as the
+    /// worker does (`worker/src/converge/api.rs`): corrected from the rate
+    /// headers, paused after a 429. A failed correction only loses a
+    /// correction, so it is logged, not shown.
+    async fn call(
+        &self,
+        tenant: &Tenant,
+        api_key: &str,
+        call: Call,
+    ) -> Result<Answer, FsCheckError> {
         let domain = tenant.domain.as_str();
         let limit = tenant.rate_limit_per_min.unwrap_or(self.default_limit);
         self.gate(tenant, limit).await?;
-        let sent = self
-            .client(domain, api_key)
-            .send(&Call::requester_fields())
-            .await;
-        // Keep the shared budget true, as the worker does
-        // (`worker/src/converge/api.rs`); a failure here only loses a
-        // correction, so it is logged, not shown.
+        let sent = self.client(domain, api_key).send(&call).await;
         if let Some(rem) = sent.remaining {
             if let Err(e) = self.budget.correct(&tenant.id, limit, rem).await {
                 tracing::warn!(tenant = %tenant.id, error = %e, "could not correct the tenant budget");
@@ -131,9 +157,7 @@ impl Accounts {
                 tracing::warn!(tenant = %tenant.id, error = %e, "could not pause the tenant after a 429");
             }
         }
-        sent.result
-            .and_then(|a| a.json())
-            .map_err(|e| self.word(domain, e))
+        sent.result.map_err(|e| self.word(domain, e))
     }
 
     /// Takes one call from the tenant's budget, sleeping a short wait and

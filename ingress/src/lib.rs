@@ -26,6 +26,8 @@
 //!     check, settings page, custom fields in `/Schemas`);
 //!   - `token_cache`: recently validated bearer tokens (SCIM reads it,
 //!     install and uninstall forget a tenant's).
+//! - `groups` is the groups service, the same for `/Groups` (members,
+//!   the users' `groups` attribute).
 //! - `users` is the users service: the read and write paths of
 //!   `/Users` (query planning, optimistic updates, publish or undo) with
 //!   no HTTP in them; `http::users` only translates.
@@ -36,6 +38,7 @@
 mod account;
 mod app;
 pub mod config;
+mod groups;
 mod guard;
 mod http;
 mod outbox;

@@ -5,10 +5,14 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use shared::{event::ChangeEvent, queue::Publisher, tenant::TenantStore};
+use shared::{
+    event::{ChangeEvent, ResourceKind},
+    queue::Publisher,
+    tenant::TenantStore,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::UserStore;
+use crate::store::{GroupStore, UserStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -20,16 +24,22 @@ pub enum OutboxError {
     Task(String),
 }
 
-/// Publishes the event for a user write and clears its outbox entry.
+/// Publishes the event for a user or group write and clears its outbox
+/// entry (each kind has its own outbox zset, kept by its store).
 #[derive(Clone)]
 pub struct Outbox {
     publisher: Arc<Publisher>,
     users: UserStore,
+    groups: GroupStore,
 }
 
 impl Outbox {
-    pub fn new(publisher: Arc<Publisher>, users: UserStore) -> Self {
-        Self { publisher, users }
+    pub fn new(publisher: Arc<Publisher>, users: UserStore, groups: GroupStore) -> Self {
+        Self {
+            publisher,
+            users,
+            groups,
+        }
     }
 
     pub fn publisher(&self) -> &Publisher {
@@ -39,16 +49,17 @@ impl Outbox {
     /// Publishes with a broker confirm. The outbox entry is cleared only
     /// after the confirm; failing to clear it just means a harmless
     /// duplicate from the sweeper later.
-    pub async fn publish_user(
+    pub async fn publish(
         &self,
+        kind: ResourceKind,
         tenant: &str,
         id: &str,
         version: u64,
         request_id: &str,
     ) -> Result<(), OutboxError> {
-        let ev = ChangeEvent::user(tenant, id, version, request_id);
+        let ev = ChangeEvent::of(kind, tenant, id, version, request_id);
         self.publisher.publish_change(&ev).await?;
-        self.clear(tenant, id, version).await;
+        self.clear(&ev).await;
         Ok(())
     }
 
@@ -61,8 +72,10 @@ impl Outbox {
     /// and the undo would leave a 503'd change behind. Clearing the outbox
     /// entry happens after the answer: it is a Redis call, and a failure
     /// there only means a harmless duplicate from the sweeper.
+    #[allow(clippy::too_many_arguments)]
     pub async fn publish_or_undo<U>(
         &self,
+        kind: ResourceKind,
         tenant: &str,
         id: &str,
         version: u64,
@@ -73,7 +86,7 @@ impl Outbox {
     where
         U: Future<Output = ()> + Send + 'static,
     {
-        let ev = ChangeEvent::user(tenant, id, version, request_id);
+        let ev = ChangeEvent::of(kind, tenant, id, version, request_id);
         let this = self.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -84,7 +97,7 @@ impl Outbox {
             match this.publisher.publish_change_within(&ev, limit).await {
                 Ok(()) => {
                     let _ = answer.send(Ok(()));
-                    this.clear(&ev.tenant, &ev.id, ev.version).await;
+                    this.clear(&ev).await;
                 }
                 Err(e) => {
                     if let Some(undo) = undo {
@@ -99,9 +112,14 @@ impl Outbox {
             .unwrap_or_else(|e| Err(OutboxError::Task(e.to_string())))
     }
 
-    async fn clear(&self, tenant: &str, id: &str, version: u64) {
-        if let Err(e) = self.users.confirm_published(tenant, id, version).await {
-            tracing::warn!(tenant, user = id, error = %e, "could not clear outbox entry; the sweeper will re-publish");
+    async fn clear(&self, ev: &ChangeEvent) {
+        let (tenant, id, version) = (ev.tenant.as_str(), ev.id.as_str(), ev.version);
+        let done = match ev.kind {
+            ResourceKind::User => self.users.confirm_published(tenant, id, version).await,
+            ResourceKind::Group => self.groups.confirm_published(tenant, id, version).await,
+        };
+        if let Err(e) = done {
+            tracing::warn!(tenant, id, kind = ?ev.kind, error = %e, "could not clear outbox entry; the sweeper will re-publish");
         }
     }
 
@@ -120,7 +138,13 @@ impl Outbox {
         let mut n = 0;
         for tenant in ids {
             for (id, version) in self.users.unpublished(&tenant, cutoff, 500).await? {
-                self.publish_user(&tenant, &id, version, "sweeper").await?;
+                self.publish(ResourceKind::User, &tenant, &id, version, "sweeper")
+                    .await?;
+                n += 1;
+            }
+            for (id, version) in self.groups.unpublished(&tenant, cutoff, 500).await? {
+                self.publish(ResourceKind::Group, &tenant, &id, version, "sweeper")
+                    .await?;
                 n += 1;
             }
         }

@@ -14,7 +14,7 @@ use crate::{
     outbox::Outbox,
     serve::ConnectionStats,
     state::{AppState, Backend},
-    store::UserStore,
+    store::{GroupStore, UserStore},
 };
 
 /// Builds the shared state. Fails only if Redis is unreachable at start;
@@ -29,7 +29,8 @@ pub async fn state(config: IngressConfig) -> anyhow::Result<AppState> {
         keys.clone(),
         config.common.master_key.clone(),
     );
-    let users = UserStore::new(redis.clone(), keys);
+    let users = UserStore::new(redis.clone(), keys.clone());
+    let groups = GroupStore::new(redis.clone(), keys);
     let publisher = Arc::new(Publisher::new(
         config.common.amqp_url.clone(),
         Topology::new(config.common.queue_prefix.clone()),
@@ -40,11 +41,12 @@ pub async fn state(config: IngressConfig) -> anyhow::Result<AppState> {
     if !publisher.is_connected().await {
         tracing::warn!("message broker not reachable yet; SCIM writes answer 503 until it is");
     }
-    let outbox = Outbox::new(publisher, users.clone());
+    let outbox = Outbox::new(publisher, users.clone(), groups.clone());
     Ok(AppState::new(Backend {
         config: Arc::new(config),
         tenants,
         users,
+        groups,
         outbox,
         redis,
         tokens: Default::default(),

@@ -11,7 +11,11 @@ use shared::tenant::TenantStore;
 use crate::config::IngressConfig;
 
 use crate::{
-    account::Accounts, guard::Guard, outbox::Outbox, store::UserStore, token_cache::TokenCache,
+    account::Accounts,
+    guard::Guard,
+    outbox::Outbox,
+    store::{GroupStore, UserStore},
+    token_cache::TokenCache,
     web::Web,
 };
 
@@ -67,6 +71,7 @@ pub struct Backend {
     pub config: Arc<IngressConfig>,
     pub tenants: TenantStore,
     pub users: UserStore,
+    pub groups: GroupStore,
     pub outbox: Outbox,
     /// Direct Redis handle for small reads (caches) outside the stores.
     pub redis: redis::aio::ConnectionManager,

@@ -11,12 +11,22 @@ use serde::{Deserialize, Serialize};
 /// Current wire version of [`ChangeEvent`].
 pub const EVENT_VERSION: u32 = 1;
 
-/// What kind of resource changed. Groups arrive with the group-push work.
+/// What kind of resource changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceKind {
     User,
     Group,
+}
+
+impl ResourceKind {
+    /// The wire name (`user`, `group`), for logs and listings.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +62,28 @@ impl ChangeEvent {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             attempt: 0,
         }
+    }
+
+    pub fn group(tenant: &str, id: &str, version: u64, request_id: &str) -> Self {
+        Self {
+            kind: ResourceKind::Group,
+            ..Self::user(tenant, id, version, request_id)
+        }
+    }
+
+    /// The event of a `kind` resource.
+    pub fn of(kind: ResourceKind, tenant: &str, id: &str, version: u64, request_id: &str) -> Self {
+        match kind {
+            ResourceKind::User => Self::user(tenant, id, version, request_id),
+            ResourceKind::Group => Self::group(tenant, id, version, request_id),
+        }
+    }
+
+    /// Version 0 asks for a recheck at whatever version is applied: a group
+    /// whose member's requester appeared, was deactivated or reactivated
+    /// (`worker/src/converge/group.rs`), or a user waiting for a manager.
+    pub fn is_recheck(&self) -> bool {
+        self.version == 0
     }
 
     // Strings and integers only: serialising cannot fail.
@@ -191,5 +223,18 @@ mod tests {
         let err = ChangeEvent::from_json(bad.to_string().as_bytes()).unwrap_err();
         assert!(matches!(err, EventError::UnknownVersion(99)));
         assert!(ChangeEvent::from_json(b"{").is_err());
+    }
+
+    #[test]
+    fn kinds_keep_their_wire_names() {
+        for k in [ResourceKind::User, ResourceKind::Group] {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        let g = ChangeEvent::group("t", "g", 0, "r");
+        assert!(g.is_recheck());
+        assert_eq!(g.kind, ResourceKind::Group);
     }
 }

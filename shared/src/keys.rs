@@ -157,6 +157,68 @@ impl Keys {
     pub fn email_lookup(&self, tenant: &str, email: &str) -> String {
         self.t(tenant, &format!("fs_email:{email}"))
     }
+    // --- groups (`docs/architecture.md` §4) ------------------------------
+
+    /// Hash: one SCIM group ([`crate::records::group::GroupRecord`]).
+    pub fn group(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("group:{id}"))
+    }
+    /// Hash: a group's members, user id → the `display` the client sent
+    /// (`''` when none).
+    pub fn group_members(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("group_members:{id}"))
+    }
+    /// Sorted set of group ids by creation sequence: stable list order.
+    pub fn groups(&self, tenant: &str) -> String {
+        self.t(tenant, "groups")
+    }
+    /// Counter that gives each new group its creation sequence.
+    pub fn group_seq(&self, tenant: &str) -> String {
+        self.t(tenant, "group_seq")
+    }
+    /// Hash: displayName folded by `identity::fold` → group id.
+    pub fn idx_group_name(&self, tenant: &str) -> String {
+        self.t(tenant, "idx:groupName")
+    }
+    /// Hash: a group's externalId → group id.
+    pub fn idx_group_external_id(&self, tenant: &str) -> String {
+        self.t(tenant, "idx:groupExternalId")
+    }
+    /// Hash: user id → JSON array of the ids of the groups it is a member
+    /// of (a user's `groups` attribute, and the groups its activation wakes).
+    pub fn user_groups(&self, tenant: &str) -> String {
+        self.t(tenant, "user_groups")
+    }
+    /// Sorted set: group id → time (ms) of a group write whose event is not
+    /// yet confirmed by the broker (the sweeper's, like [`Self::unpublished`]).
+    pub fn unpublished_groups(&self, tenant: &str) -> String {
+        self.t(tenant, "unpublished_groups")
+    }
+    /// Hash: the worker's sync status of one group
+    /// ([`crate::records::group_sync::GroupSyncRecord`]), with the
+    /// Freshservice requester group it is mapped to.
+    pub fn group_sync(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("group_sync:{id}"))
+    }
+    /// Set: the requester ids the worker knows to be members of the group's
+    /// Freshservice requester group (kept after every member call).
+    pub fn group_fs_members(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("group_fs_members:{id}"))
+    }
+    /// Hash with a TTL: `gen`, bumped by each convergence of the group
+    /// before it reads its members, and `sent`, the `gen` in which a recheck
+    /// (version 0) was last published. A user's convergence publishes one
+    /// only while `sent` is not `gen`, so a burst of users waking one group
+    /// costs one event, not one each (`worker/src/converge/group/wake.rs`).
+    pub fn group_recheck(&self, tenant: &str, id: &str) -> String {
+        self.t(tenant, &format!("group_recheck:{id}"))
+    }
+    /// The lease resource of a group (its leases and fences never meet a
+    /// user's: `lease:group:<id>`).
+    pub fn group_lease_id(id: &str) -> String {
+        format!("group:{id}")
+    }
+
     /// Hash: what the worker learned about the tenant's Freshservice account
     /// (e.g. `external_id` = `rejected` when the account refuses that field).
     pub fn account_flags(&self, tenant: &str) -> String {
@@ -197,6 +259,12 @@ mod tests {
             k.pause("t1"),
             k.requester_fields("t1"),
             k.web_session("t1", "abc"),
+            k.group("t1", "g"),
+            k.group_members("t1", "g"),
+            k.user_groups("t1"),
+            k.group_sync("t1", "g"),
+            k.group_fs_members("t1", "g"),
+            k.group_recheck("t1", "g"),
         ] {
             assert_eq!(tag(key.clone()), "t1", "{key}");
             assert!(key.starts_with("fsb:"));

@@ -10,7 +10,7 @@ use shared::queue::Topology;
 #[derive(Parser)]
 #[command(
     name = "worker",
-    about = "Freshservice bridge worker: converges SCIM users onto requesters"
+    about = "Freshservice bridge worker: converges SCIM users onto requesters and groups onto requester groups"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -442,7 +442,7 @@ impl Consumer {
         };
         // Every log line of this event carries the SCIM request's id, so a
         // change can be followed from ingress to worker.
-        let span = tracing::info_span!("event", tenant = %ev.tenant, user = %ev.id, request_id = %ev.request_id, version = ev.version);
+        let span = tracing::info_span!("event", tenant = %ev.tenant, kind = ev.kind.as_str(), user = %ev.id, request_id = %ev.request_id, version = ev.version);
         let outcome = self.converger.handle(&ev).instrument(span).await;
         self.metrics.event(outcome.label(), started.elapsed());
         let settled = match outcome {
@@ -478,7 +478,7 @@ impl Consumer {
     }
 
     async fn dead_letter(&self, ev: &ChangeEvent, class: DeadClass, reason: String) -> bool {
-        tracing::error!(tenant = %ev.tenant, user = %ev.id, class = %class, %reason, "dead-lettering change");
+        tracing::error!(tenant = %ev.tenant, kind = ev.kind.as_str(), user = %ev.id, class = %class, %reason, "dead-lettering change");
         self.metrics.dead_letter(class.as_str());
         let dl = DeadLetter {
             event: ev.clone(),

@@ -8,6 +8,7 @@ pub mod body;
 pub mod deadline;
 pub mod discovery;
 pub mod groups;
+pub mod search;
 pub mod users;
 
 use axum::{
@@ -31,13 +32,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     // Users and Groups answer from Redis and the broker alone: bounded by
     // the backend deadline. Discovery may wait on Freshservice for the
     // custom fields; it bounds its Redis calls itself.
-    let bounded =
-        users::routes()
-            .merge(groups::routes())
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.backend.clone(),
-                deadline::bound,
-            ));
+    let bounded = users::routes()
+        .merge(groups::routes())
+        .merge(search::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.backend.clone(),
+            deadline::bound,
+        ));
     Router::new()
         .nest(
             "/scim/v2",

@@ -11,10 +11,10 @@ use axum::{
     routing::get,
     Router,
 };
-use serde_json::Value;
 
 use super::{auth::ScimTenant, body::ScimJson, deadline::Deadline, request_id, scim_response};
 use crate::{
+    groups::Groups,
     scim::{
         self,
         error::ScimError,
@@ -36,7 +36,6 @@ pub fn routes() -> Router<AppState> {
             get(get_user).put(replace).patch(patch).delete(delete),
         )
         .route("/Users/.search", axum::routing::post(search))
-        .route("/.search", axum::routing::post(search))
 }
 
 pub(super) fn unavailable(e: impl std::fmt::Display) -> ScimError {
@@ -68,12 +67,32 @@ impl From<UserError> for ScimError {
     }
 }
 
-fn resource_response(users: &Users, status: StatusCode, u: &StoredUser) -> Response {
-    let mut resp = scim_response(status, users.render(u));
+/// The user as answered, with its `groups` (read from the groups' reverse
+/// index, `crate::groups`).
+async fn rendered(
+    users: &Users,
+    groups: &Groups,
+    tenant: &str,
+    u: &StoredUser,
+) -> Result<serde_json::Value, ScimError> {
+    let mut one = [users.render(u)];
+    groups.attach_to_users(tenant, &mut one).await?;
+    let [body] = one;
+    Ok(body)
+}
+
+async fn resource_response(
+    users: &Users,
+    groups: &Groups,
+    tenant: &str,
+    status: StatusCode,
+    u: &StoredUser,
+) -> Result<Response, ScimError> {
+    let mut resp = scim_response(status, rendered(users, groups, tenant, u).await?);
     if let Ok(tag) = scim::user::etag(u.version).parse() {
         resp.headers_mut().insert(axum::http::header::ETAG, tag);
     }
-    resp
+    Ok(resp)
 }
 
 /// The If-Match header, if any, as text.
@@ -84,7 +103,11 @@ fn if_match(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// What a write needs from the request besides its body.
-fn write_ctx<'a>(headers: &'a HeaderMap, rid: &'a str, deadline: Deadline) -> WriteCtx<'a> {
+pub(super) fn write_ctx<'a>(
+    headers: &'a HeaderMap,
+    rid: &'a str,
+    deadline: Deadline,
+) -> WriteCtx<'a> {
     WriteCtx {
         request_id: rid,
         deadline: deadline.0,
@@ -94,20 +117,23 @@ fn write_ctx<'a>(headers: &'a HeaderMap, rid: &'a str, deadline: Deadline) -> Wr
 
 async fn list_users(
     State(users): State<Users>,
+    State(groups): State<Groups>,
     ScimTenant(tenant): ScimTenant,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ScimError> {
     let params = list::parse_list_params(query.as_deref().unwrap_or(""), MAX_PAGE)?;
-    list_page(&users, &tenant.id, &params).await
+    list_page(&users, &groups, &tenant.id, &params).await
 }
 
 /// One ListResponse page for the params (GET /Users and POST .search).
-async fn list_page(
+pub(super) async fn list_page(
     users: &Users,
+    groups: &Groups,
     tenant: &str,
     params: &ListParams,
 ) -> Result<Response, ScimError> {
-    let found = users.find(tenant, params).await?;
+    let mut found = users.find(tenant, params).await?;
+    groups.attach_to_users(tenant, &mut found.resources).await?;
     let resources = found
         .resources
         .into_iter()
@@ -119,44 +145,21 @@ async fn list_page(
     ))
 }
 
-/// `POST /Users/.search` (and `/.search`: Users are the only resource
-/// type), RFC 7644 §3.4.3: the query parameters as a JSON body.
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters as a
+/// JSON body (`search.rs`).
 async fn search(
     State(users): State<Users>,
+    State(groups): State<Groups>,
     ScimTenant(tenant): ScimTenant,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
-    // Re-encode as a query string so both forms share one validator.
-    // (A block: the serializer is not Send and must not live across awaits.)
-    let query = {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in body.as_object().into_iter().flatten() {
-            let text = match (key.as_str(), value) {
-                ("schemas", _) => continue,
-                (_, Value::String(s)) => s.clone(),
-                (_, Value::Number(n)) => n.to_string(),
-                (_, Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                (_, Value::Null) => continue,
-                (k, other) => {
-                    return Err(ScimError::invalid_value(format!(
-                        "search parameter {k:?} must be a string, number or list, not {other}"
-                    )))
-                }
-            };
-            q.append_pair(key, &text);
-        }
-        q.finish()
-    };
-    let params = list::parse_list_params(&query, MAX_PAGE)?;
-    list_page(&users, &tenant.id, &params).await
+    let params = list::parse_list_params(&super::search::query_of(&body)?, MAX_PAGE)?;
+    list_page(&users, &groups, &tenant.id, &params).await
 }
 
 async fn get_user(
     State(users): State<Users>,
+    State(groups): State<Groups>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -164,7 +167,7 @@ async fn get_user(
     let params = list::parse_list_params(query.as_deref().unwrap_or(""), MAX_PAGE)?;
     let u = users.get(&tenant.id, &id).await?;
     let body = list::project(
-        users.render(&u),
+        rendered(&users, &groups, &tenant.id, &u).await?,
         &params.attributes,
         &params.excluded_attributes,
     );
@@ -177,6 +180,7 @@ async fn get_user(
 
 async fn create(
     State(users): State<Users>,
+    State(groups): State<Groups>,
     ScimTenant(tenant): ScimTenant,
     deadline: Deadline,
     headers: HeaderMap,
@@ -187,7 +191,8 @@ async fn create(
     let stored = users
         .create(&tenant.id, doc, write_ctx(&headers, &rid, deadline))
         .await?;
-    let mut resp = resource_response(&users, StatusCode::CREATED, &stored);
+    let mut resp =
+        resource_response(&users, &groups, &tenant.id, StatusCode::CREATED, &stored).await?;
     if let Ok(loc) = format!("{}/Users/{}", users.scim_base(), stored.id).parse() {
         resp.headers_mut().insert(axum::http::header::LOCATION, loc);
     }
@@ -196,6 +201,7 @@ async fn create(
 
 async fn replace(
     State(users): State<Users>,
+    State(groups): State<Groups>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     deadline: Deadline,
@@ -207,11 +213,12 @@ async fn replace(
     let stored = users
         .replace(&tenant.id, &id, doc, write_ctx(&headers, &rid, deadline))
         .await?;
-    Ok(resource_response(&users, StatusCode::OK, &stored))
+    resource_response(&users, &groups, &tenant.id, StatusCode::OK, &stored).await
 }
 
 async fn patch(
     State(users): State<Users>,
+    State(groups): State<Groups>,
     ScimTenant(tenant): ScimTenant,
     Path(id): Path<String>,
     deadline: Deadline,
@@ -222,7 +229,7 @@ async fn patch(
     let stored = users
         .patch(&tenant.id, &id, &body, write_ctx(&headers, &rid, deadline))
         .await?;
-    Ok(resource_response(&users, StatusCode::OK, &stored))
+    resource_response(&users, &groups, &tenant.id, StatusCode::OK, &stored).await
 }
 
 async fn delete(

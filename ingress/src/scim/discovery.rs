@@ -53,24 +53,35 @@ pub fn service_provider_config(base: &str, max_results: usize) -> Value {
     })
 }
 
-/// `/ResourceTypes` (RFC 7643 §6): User (with the enterprise extension).
-/// Group is announced once group push lands; until then `/Groups` only
-/// answers Okta's connection test with an empty list.
+/// `/ResourceTypes` (RFC 7643 §6): User (with the enterprise extension)
+/// and Group.
 pub fn resource_types(base: &str) -> Value {
     let b = base_url(base);
     list_response(
+        2,
         1,
-        1,
-        vec![json!({
-            "schemas": [RESOURCE_TYPE_SCHEMA],
-            "id": "User",
-            "name": "User",
-            "endpoint": "/Users",
-            "description": "User Account",
-            "schema": USER_SCHEMA,
-            "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
-            "meta": {"resourceType": "ResourceType", "location": format!("{b}/ResourceTypes/User")}
-        })],
+        vec![
+            json!({
+                "schemas": [RESOURCE_TYPE_SCHEMA],
+                "id": "User",
+                "name": "User",
+                "endpoint": "/Users",
+                "description": "User Account",
+                "schema": USER_SCHEMA,
+                "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+                "meta": {"resourceType": "ResourceType", "location": format!("{b}/ResourceTypes/User")}
+            }),
+            json!({
+                "schemas": [RESOURCE_TYPE_SCHEMA],
+                "id": "Group",
+                "name": "Group",
+                "endpoint": "/Groups",
+                "description": "Group (a Freshservice requester group)",
+                "schema": GROUP_SCHEMA,
+                "schemaExtensions": [],
+                "meta": {"resourceType": "ResourceType", "location": format!("{b}/ResourceTypes/Group")}
+            }),
+        ],
     )
 }
 

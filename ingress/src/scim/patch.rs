@@ -99,6 +99,12 @@ fn apply_inner(user: &mut Value, patch: &Value, id: Option<&str>) -> Result<(), 
 
 /// Check the PatchOp envelope and parse every operation (before changing anything).
 pub fn parse_ops(patch: &Value) -> Result<Vec<Operation>, ScimError> {
+    parse_ops_for(Resource::User, patch)
+}
+
+/// [`parse_ops`] with paths resolved against `resource`'s schema (the
+/// Group PATCH in `group.rs` shares the envelope and the op parsing).
+pub fn parse_ops_for(resource: Resource, patch: &Value) -> Result<Vec<Operation>, ScimError> {
     let Value::Object(body) = patch else {
         return Err(ScimError::invalid_syntax(
             "a PATCH body must be a JSON object (PatchOp)",
@@ -136,7 +142,7 @@ pub fn parse_ops(patch: &Value) -> Result<Vec<Operation>, ScimError> {
     ops.iter()
         .enumerate()
         .map(|(i, op)| {
-            parse_op(op).map_err(|e| {
+            parse_op(resource, op).map_err(|e| {
                 let d = format!("Operations[{i}]: {}", e.detail);
                 e.with_detail(d)
             })
@@ -144,7 +150,7 @@ pub fn parse_ops(patch: &Value) -> Result<Vec<Operation>, ScimError> {
         .collect()
 }
 
-fn parse_op(op: &Value) -> Result<Operation, ScimError> {
+fn parse_op(resource: Resource, op: &Value) -> Result<Operation, ScimError> {
     let Value::Object(o) = op else {
         return Err(ScimError::invalid_syntax(
             "each operation must be an object",
@@ -184,7 +190,7 @@ fn parse_op(op: &Value) -> Result<Operation, ScimError> {
     let path = match get_ci(o, "path") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(path::parse(s)?),
+        Some(Value::String(s)) => Some(path::parse_for(resource, s)?),
         Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string")),
     };
     let value = get_ci(o, "value").cloned();

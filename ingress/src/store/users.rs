@@ -48,8 +48,11 @@ pub enum WriteOutcome {
         version: u64,
         at: String,
     },
-    /// userName already belongs to another user (its id).
+    /// userName (or a group's displayName) already belongs to another
+    /// resource (its id).
     UserNameTaken(String),
+    /// A group write named a member that is no live user of the tenant.
+    UnknownMember(String),
     Missing,
     /// If-Match did not match; the current version.
     VersionMismatch(u64),
@@ -73,7 +76,7 @@ pub struct UserStore {
     confirm: std::sync::Arc<Script>,
 }
 
-fn now() -> (String, i64) {
+pub(super) fn now() -> (String, i64) {
     let t = chrono::Utc::now();
     (
         t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -81,7 +84,7 @@ fn now() -> (String, i64) {
     )
 }
 
-fn outcome(reply: Vec<RValue>, at: String) -> Result<WriteOutcome, StoreError> {
+pub(super) fn outcome(reply: Vec<RValue>, at: String) -> Result<WriteOutcome, StoreError> {
     let text = |v: &RValue| -> String {
         match v {
             RValue::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
@@ -97,6 +100,9 @@ fn outcome(reply: Vec<RValue>, at: String) -> Result<WriteOutcome, StoreError> {
             at,
         }),
         Some("exists") => Ok(WriteOutcome::UserNameTaken(
+            reply.get(1).map(text).unwrap_or_default(),
+        )),
+        Some("unknown") => Ok(WriteOutcome::UnknownMember(
             reply.get(1).map(text).unwrap_or_default(),
         )),
         Some("missing") => Ok(WriteOutcome::Missing),

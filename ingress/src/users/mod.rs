@@ -13,6 +13,7 @@ mod query;
 
 use axum::extract::FromRef;
 use serde_json::Value;
+use shared::event::ResourceKind;
 use tokio::time::Instant;
 
 use crate::{
@@ -136,7 +137,7 @@ fn check_if_match(ctx: &WriteCtx<'_>, version: u64) -> Result<(), UserError> {
 
 /// A short random pause between optimistic retries, so racing writers
 /// spread out instead of colliding again.
-async fn backoff(round: u32) {
+pub(crate) async fn backoff(round: u32) {
     if round == 0 {
         return;
     }
@@ -202,6 +203,7 @@ impl Users {
         };
         self.outbox
             .publish_or_undo(
+                ResourceKind::User,
                 tenant,
                 &id,
                 version,
@@ -262,6 +264,7 @@ impl Users {
         };
         self.outbox
             .publish_or_undo(
+                ResourceKind::User,
                 tenant,
                 id,
                 version,
@@ -323,6 +326,7 @@ impl Users {
             WriteOutcome::UserNameTaken(_) => return Err(taken(&doc)),
             WriteOutcome::Missing => return Err(UserError::NotFound(current.id.clone())),
             WriteOutcome::VersionMismatch(_) => return Ok(None),
+            other @ WriteOutcome::UnknownMember(_) => return Err(UserError::Unexpected(other)),
         };
         let undo = {
             let (store, tenant, current) =
@@ -348,6 +352,7 @@ impl Users {
         };
         self.outbox
             .publish_or_undo(
+                ResourceKind::User,
                 tenant,
                 &current.id,
                 version,

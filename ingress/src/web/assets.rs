@@ -53,7 +53,7 @@ td.err { color:var(--err); min-width:220px; max-width:380px; overflow-wrap:break
 code { font-family: ui-monospace, monospace; font-size:.9em; background:#f6f8fa; padding:1px 4px; border-radius:4px; }
 .tag { font-size:.75rem; border:1px solid var(--line); border-radius:10px; padding:0 6px; color:var(--muted); }
 .badge { font-size:.85rem; border-radius:10px; padding:1px 8px; color:#fff; }
-.badge.in-sync { background:var(--ok); } .badge.pending { background:var(--warn); } .badge.failed { background:var(--err); }
+.badge.in-sync { background:var(--ok); } .badge.pending, .badge.waiting { background:var(--warn); } .badge.failed { background:var(--err); }
 dl.counts { display:flex; gap:16px; flex-wrap:wrap; }
 dl.counts div { border:1px solid var(--line); border-radius:8px; padding:8px 16px; min-width:120px; }
 dl.counts dt { color:var(--muted); font-size:.85rem; } dl.counts dd { margin:0; font-size:1.6rem; font-weight:600; }

@@ -71,10 +71,24 @@ async fn render(
     status: StatusCode,
 ) -> Response {
     let t = &signed.tenant;
-    let fields = match state.tenants.api_key(t) {
-        Ok(key) => accounts.requester_fields(t, &key).await.map_err(|e| e.to_string()),
-        Err(_) => Err("The stored API key cannot be read (the master key changed?). Enter the API key again below.".to_string()),
+    const UNREADABLE_KEY: &str = "The stored API key cannot be read (the master key changed?). Enter the API key again below.";
+    let (fields, requester_groups) = match state.tenants.api_key(t) {
+        Ok(key) => (
+            accounts
+                .requester_fields(t, &key)
+                .await
+                .map_err(|e| e.to_string()),
+            accounts
+                .requester_groups(t, &key)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        Err(_) => (
+            Err(UNREADABLE_KEY.to_string()),
+            Err(UNREADABLE_KEY.to_string()),
+        ),
     };
+    let pushed_groups = state.groups.count(&t.id).await.unwrap_or(0);
     let budget = t
         .rate_limit_per_min
         .unwrap_or(web.config().default_rate_limit);
@@ -97,6 +111,8 @@ async fn render(
             csrf: &signed.csrf,
             notice,
             scim_base: &state.scim_base(),
+            requester_groups: &requester_groups,
+            pushed_groups,
         }),
     )
         .into_response()

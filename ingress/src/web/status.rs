@@ -16,7 +16,9 @@ use redis::AsyncCommands;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::{
+    event::ResourceKind,
     records::{
+        group_sync::{GroupState, GroupSyncRecord},
         sync::{self, SyncRecord},
         user,
     },
@@ -77,6 +79,35 @@ impl UserStatus {
     }
 }
 
+/// One pushed group and how far it reached Freshservice.
+#[derive(Clone, Debug)]
+pub struct GroupStatus {
+    pub id: String,
+    pub name: String,
+    pub members: usize,
+    pub state: GroupState,
+    /// The Freshservice requester group it is mapped to.
+    pub requester_group_id: Option<u64>,
+    /// Members without an active requester yet.
+    pub waiting: usize,
+    pub last_error: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl GroupStatus {
+    pub fn label(&self) -> &'static str {
+        match self.state {
+            GroupState::InSync => "in sync",
+            GroupState::Waiting => "waiting",
+            GroupState::Pending => "pending",
+            GroupState::Failed => "failed",
+        }
+    }
+}
+
+/// Groups the status page lists at most (the first in creation order).
+const MAX_GROUPS_SHOWN: usize = 100;
+
 /// Everything the page shows.
 pub struct StatusView {
     pub tenant: Tenant,
@@ -88,8 +119,11 @@ pub struct StatusView {
     pub failed_users: Vec<UserStatus>,
     pub search: Option<(String, Vec<UserStatus>)>,
     pub notice: Option<String>,
-    /// SCIM id → userName, for the dead letters' users.
+    /// SCIM id → userName (or a group's displayName), for the dead letters.
     pub user_names: HashMap<String, String>,
+    /// The first [`MAX_GROUPS_SHOWN`] pushed groups, and how many there are.
+    pub groups: Vec<GroupStatus>,
+    pub groups_total: usize,
 }
 
 pub async fn counts(state: &Backend, tenant: &str) -> Result<Counts, WebError> {
@@ -208,6 +242,29 @@ pub async fn users(
     Ok(out)
 }
 
+/// The first pushed groups with their sync status.
+pub async fn groups(state: &Backend, tenant: &str) -> Result<Vec<GroupStatus>, WebError> {
+    let keys = state.tenants.keys();
+    let mut r = state.redis.clone();
+    let ids = state.groups.page_ids(tenant, 0, MAX_GROUPS_SHOWN).await?;
+    let mut out = Vec::new();
+    for g in state.groups.get_many(tenant, &ids).await? {
+        let sync = GroupSyncRecord::decode(&r.hgetall(keys.group_sync(tenant, &g.id)).await?);
+        let members: usize = r.hlen(keys.group_members(tenant, &g.id)).await?;
+        out.push(GroupStatus {
+            name: g.doc.display_name.clone(),
+            members,
+            state: sync.state(g.version),
+            requester_group_id: sync.group_id,
+            waiting: sync.waiting.len(),
+            last_error: sync.last_error,
+            updated_at: sync.updated_at,
+            id: g.id,
+        });
+    }
+    Ok(out)
+}
+
 /// Users whose userName or an email equals `q` (case-insensitive).
 pub async fn search(state: &Backend, tenant: &str, q: &str) -> Result<Vec<UserStatus>, WebError> {
     let q = q.trim().to_lowercase();
@@ -286,6 +343,14 @@ async fn view(
                 user_names.insert(u.id.clone(), name.to_string());
             }
         }
+        let group_ids: Vec<String> = letters
+            .iter()
+            .filter(|l| l.letter.event.kind == ResourceKind::Group)
+            .map(|l| l.letter.event.id.clone())
+            .collect();
+        for g in state.groups.get_many(&id, &group_ids).await? {
+            user_names.insert(g.id.clone(), g.doc.display_name.clone());
+        }
     }
     Ok(StatusView {
         counts: counts(state, &id).await?,
@@ -294,6 +359,8 @@ async fn view(
         dead,
         user_names,
         failed_users: users(state, &id, &failed_ids).await?,
+        groups: groups(state, &id).await?,
+        groups_total: state.groups.count(&id).await?,
         search,
         notice,
         tenant,

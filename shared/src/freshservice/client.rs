@@ -47,6 +47,39 @@ pub struct Department {
     pub name: String,
 }
 
+/// What a requester group is (`docs/freshservice.md` §4): only `manual`
+/// ones take members and changes through the API.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// Also what a group whose answer does not say its type is taken for:
+    /// a refused change then names Freshservice's reason.
+    #[default]
+    Manual,
+    RuleBased,
+    /// A type this build does not know (treated like `manual`).
+    #[serde(other)]
+    Other,
+}
+
+/// A requester group, as the worker links and renames it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct RequesterGroup {
+    pub id: u64,
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub kind: GroupKind,
+}
+
+/// One member of a requester group (member lists show `email`, not
+/// `primary_email`: `docs/freshservice.md` §4).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct GroupMember {
+    pub id: u64,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
 /// One Freshservice API call, not yet sent.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -142,6 +175,77 @@ impl Call {
             "/departments".into(),
             Some(serde_json::json!({ "name": name })),
             "create_department",
+        )
+    }
+    /// One page (100) of the account's requester groups, both types;
+    /// [`Answer::more`] says whether another follows.
+    pub fn requester_groups_page(page: u32) -> Self {
+        Self::new(
+            Method::GET,
+            format!("/requester_groups?per_page=100&page={page}"),
+            None,
+            "list_requester_groups",
+        )
+    }
+    pub fn requester_group(id: u64) -> Self {
+        Self::new(
+            Method::GET,
+            format!("/requester_groups/{id}"),
+            None,
+            "get_requester_group",
+        )
+    }
+    /// Creates a manual requester group (the API makes no other kind).
+    pub fn create_requester_group(name: &str) -> Self {
+        Self::new(
+            Method::POST,
+            "/requester_groups".into(),
+            Some(serde_json::json!({ "name": name })),
+            "create_requester_group",
+        )
+    }
+    pub fn rename_requester_group(id: u64, name: &str) -> Self {
+        Self::new(
+            Method::PUT,
+            format!("/requester_groups/{id}"),
+            Some(serde_json::json!({ "name": name })),
+            "update_requester_group",
+        )
+    }
+    /// Disbands the group (204); its requesters stay.
+    pub fn delete_requester_group(id: u64) -> Self {
+        Self::new(
+            Method::DELETE,
+            format!("/requester_groups/{id}"),
+            None,
+            "delete_requester_group",
+        )
+    }
+    /// Adds one requester (200, no body either way).
+    pub fn add_group_member(group: u64, requester: u64) -> Self {
+        Self::new(
+            Method::POST,
+            format!("/requester_groups/{group}/members/{requester}"),
+            None,
+            "add_group_member",
+        )
+    }
+    /// Removes one requester (204).
+    pub fn remove_group_member(group: u64, requester: u64) -> Self {
+        Self::new(
+            Method::DELETE,
+            format!("/requester_groups/{group}/members/{requester}"),
+            None,
+            "remove_group_member",
+        )
+    }
+    /// One page (100) of a group's members.
+    pub fn group_members_page(group: u64, page: u32) -> Self {
+        Self::new(
+            Method::GET,
+            format!("/requester_groups/{group}/members?per_page=100&page={page}"),
+            None,
+            "list_group_members",
         )
     }
     pub fn requester_fields() -> Self {
@@ -257,8 +361,9 @@ impl FsClient {
             .header("Accept", "application/json");
         match &call.body {
             Some(b) => req = req.json(b),
-            // Freshservice wants JSON even on empty PUTs (reactivate).
-            None if call.method == Method::PUT => {
+            // Freshservice wants JSON even on empty PUTs (reactivate) and
+            // POSTs (a group member add).
+            None if call.method == Method::PUT || call.method == Method::POST => {
                 req = req.header("Content-Type", "application/json")
             }
             None => {}
@@ -365,6 +470,39 @@ pub fn parse_department(text: &str) -> Result<Department, FsError> {
     }
     serde_json::from_str::<Wrap>(text)
         .map(|w| w.department)
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// `{"requester_groups": […]}` → the list.
+pub fn parse_requester_groups(text: &str) -> Result<Vec<RequesterGroup>, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        requester_groups: Vec<RequesterGroup>,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.requester_groups)
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// `{"requester_group": {…}}` → the group.
+pub fn parse_requester_group(text: &str) -> Result<RequesterGroup, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        requester_group: RequesterGroup,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.requester_group)
+        .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
+}
+
+/// A group's member page, `{"requesters": [{"id", …, "email"}]}` → the list.
+pub fn parse_group_members(text: &str) -> Result<Vec<GroupMember>, FsError> {
+    #[derive(Deserialize)]
+    struct Wrap {
+        requesters: Vec<GroupMember>,
+    }
+    serde_json::from_str::<Wrap>(text)
+        .map(|w| w.requesters)
         .map_err(|e| FsError::unreadable(format!("unreadable Freshservice answer: {e}")))
 }
 
@@ -484,5 +622,124 @@ mod tests {
         assert_eq!(l[0].id, 5);
         assert_eq!(l[0].is_agent, Some(true));
         assert!(parse_requester("{}").is_err());
+    }
+
+    #[test]
+    fn requester_groups_parse_with_their_type() {
+        let l = parse_requester_groups(
+            r#"{"requester_groups":[
+                {"id":1,"name":"Branch Managers","description":null,"type":"manual","workspace_id":1},
+                {"id":2,"name":"Everyone in Paris","type":"rule_based"},
+                {"id":3,"name":"Later","type":"smart"},
+                {"id":4,"name":"Untyped"}]}"#,
+        )
+        .unwrap();
+        let kinds: Vec<(u64, &str, GroupKind)> = l
+            .iter()
+            .map(|g| (g.id, g.name.as_str(), g.kind.clone()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, "Branch Managers", GroupKind::Manual),
+                (2, "Everyone in Paris", GroupKind::RuleBased),
+                (3, "Later", GroupKind::Other),
+                (4, "Untyped", GroupKind::Manual),
+            ]
+        );
+        let g =
+            parse_requester_group(r#"{"requester_group":{"id":9,"name":"Ops","type":"manual"}}"#)
+                .unwrap();
+        assert_eq!((g.id, g.name.as_str()), (9, "Ops"));
+        assert!(parse_requester_group(r#"{"requester_groups":[]}"#).is_err());
+        assert!(parse_requester_groups(r#"{"requester_group":{}}"#).is_err());
+    }
+
+    #[test]
+    fn group_members_parse_from_requesters_with_email() {
+        let m = parse_group_members(
+            r#"{"requesters":[{"id":5,"first_name":"A","last_name":null,"email":"a@x.test"},{"id":6,"first_name":"B"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            [
+                GroupMember {
+                    id: 5,
+                    email: Some("a@x.test".into())
+                },
+                GroupMember { id: 6, email: None }
+            ]
+        );
+        assert!(parse_group_members("[]").is_err());
+    }
+
+    #[test]
+    fn group_calls_name_their_paths_and_ops() {
+        let rows = [
+            (
+                Call::requester_groups_page(2),
+                "GET",
+                "/requester_groups?per_page=100&page=2",
+                "list_requester_groups",
+            ),
+            (
+                Call::requester_group(7),
+                "GET",
+                "/requester_groups/7",
+                "get_requester_group",
+            ),
+            (
+                Call::create_requester_group("Ops"),
+                "POST",
+                "/requester_groups",
+                "create_requester_group",
+            ),
+            (
+                Call::rename_requester_group(7, "Ops"),
+                "PUT",
+                "/requester_groups/7",
+                "update_requester_group",
+            ),
+            (
+                Call::delete_requester_group(7),
+                "DELETE",
+                "/requester_groups/7",
+                "delete_requester_group",
+            ),
+            (
+                Call::add_group_member(7, 11),
+                "POST",
+                "/requester_groups/7/members/11",
+                "add_group_member",
+            ),
+            (
+                Call::remove_group_member(7, 11),
+                "DELETE",
+                "/requester_groups/7/members/11",
+                "remove_group_member",
+            ),
+            (
+                Call::group_members_page(7, 1),
+                "GET",
+                "/requester_groups/7/members?per_page=100&page=1",
+                "list_group_members",
+            ),
+        ];
+        for (c, method, path, op) in rows {
+            assert_eq!(
+                (c.method.as_str(), c.path.as_str(), c.op),
+                (method, path, op)
+            );
+        }
+        assert_eq!(
+            Call::create_requester_group("Ops").body,
+            Some(serde_json::json!({"name": "Ops"}))
+        );
+        assert_eq!(
+            Call::rename_requester_group(7, "Ops 2").body,
+            Some(serde_json::json!({"name": "Ops 2"}))
+        );
+        assert_eq!(Call::add_group_member(7, 11).body, None);
     }
 }

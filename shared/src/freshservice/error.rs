@@ -95,6 +95,21 @@ impl FsError {
         }
     }
 
+    /// True for a 400 or 409 with any `duplicate_value` entry, whichever
+    /// field it names: what adding a requester that is already a group
+    /// member answers is open (`docs/freshservice.md` §4), and the field a
+    /// duplicate names there is not documented either.
+    pub fn is_any_duplicate_value(&self) -> bool {
+        match self {
+            Self::Permanent {
+                status: 400 | 409,
+                body,
+            }
+            | Self::DuplicateEmail { body } => has_code(body, "duplicate_value"),
+            _ => false,
+        }
+    }
+
     /// Short label for metrics and the sync status.
     pub fn class(&self) -> &'static str {
         match self {
@@ -124,6 +139,19 @@ fn names_field(body: &str, field: &str, codes: &[&str]) -> bool {
                         .and_then(|c| c.as_str())
                         .is_some_and(|c| codes.contains(&c))
             })
+        })
+}
+
+/// Whether a Freshservice error body has an `errors[]` entry with `code`.
+fn has_code(body: &str, code: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return false;
+    };
+    v.get("errors")
+        .and_then(|e| e.as_array())
+        .is_some_and(|errs| {
+            errs.iter()
+                .any(|e| e.get("code").and_then(|c| c.as_str()) == Some(code))
         })
 }
 
@@ -254,5 +282,23 @@ mod tests {
         assert!(e.is_invalid_field("external_id"));
         assert!(!e.is_invalid_field("job_title"));
         assert!(!FsError::NotFound.is_invalid_field("external_id"));
+    }
+
+    #[test]
+    fn any_duplicate_value_at_400_or_409_whatever_its_field() {
+        let member = r#"{"description":"Validation failed","errors":[{"field":"requester_id","message":"It should be a unique value","code":"duplicate_value"}]}"#;
+        for s in [400, 409] {
+            let e = classify(StatusCode::from_u16(s).unwrap(), None, member.into());
+            assert!(e.is_any_duplicate_value(), "{s}");
+            assert!(e.is_duplicate_value("requester_id"), "{s}");
+            assert!(!e.is_duplicate_value("name"), "{s}");
+        }
+        let other = r#"{"errors":[{"field":"requester_id","code":"invalid_value"}]}"#;
+        assert!(!classify(StatusCode::BAD_REQUEST, None, other.into()).is_any_duplicate_value());
+        assert!(
+            !classify(StatusCode::UNPROCESSABLE_ENTITY, None, member.into())
+                .is_any_duplicate_value()
+        );
+        assert!(!FsError::NotFound.is_any_duplicate_value());
     }
 }

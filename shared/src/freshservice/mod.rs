@@ -25,7 +25,10 @@ pub mod client;
 pub mod error;
 
 pub use budget::{Budget, Grant, LeaseRef, Sizing};
-pub use client::{http_client, Answer, Call, Department, FsClient, Requester, Sent};
+pub use client::{
+    http_client, Answer, Call, Department, FsClient, GroupKind, GroupMember, Requester,
+    RequesterGroup, Sent,
+};
 pub use error::{FsError, Transient};
 /// The one reading of `GET /requester_fields` lives in the pure `mapping`
 /// crate, which the mapping builds on; this keeps its old path.

@@ -63,9 +63,10 @@ impl Entry {
     pub fn describe(&self) -> String {
         match &self.letter {
             Some(l) => format!(
-                "{id}\n  tenant {t}  user {u}  version {v}  attempt {a}\n  class  {c}  at {at}\n  reason {r}\n",
+                "{id}\n  tenant {t}  {k} {u}  version {v}  attempt {a}\n  class  {c}  at {at}\n  reason {r}\n",
                 id = self.message_id,
                 t = l.event.tenant,
+                k = l.event.kind.as_str(),
                 u = l.event.id,
                 v = l.event.version,
                 a = l.event.attempt,
@@ -246,6 +247,22 @@ mod tests {
             }),
             raw: "x".into(),
         }
+    }
+
+    #[test]
+    fn a_listing_names_the_kind_of_resource() {
+        assert!(entry("m1", Some("a"))
+            .describe()
+            .contains("tenant a  user u1"));
+        let mut g = entry("m2", Some("a"));
+        if let Some(l) = g.letter.as_mut() {
+            l.event = ChangeEvent::group("a", "g1", 3, "r1");
+        }
+        assert!(
+            g.describe().contains("tenant a  group g1  version 3"),
+            "{}",
+            g.describe()
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! | [`user::UserRecord`] | `Keys::user` | the ingress's Lua scripts (`ingress/src/store/lua.rs`) | the ingress (`ingress/src/store/users.rs`, `ingress/src/web/status.rs`), the worker (`worker/src/converge/desired.rs`) |
 //! | [`sync::SyncRecord`] | `Keys::sync` | the worker (`worker/src/converge/record.rs`, fenced Lua and plain pipelines) | the worker (same file), the status page (`ingress/src/web/status.rs`) |
 //! | [`settings::TenantSettings`] | `Keys::settings` | the settings page (`ingress/src/web/settings.rs`) | the worker (`worker/src/converge/mod.rs`), the settings page |
+//! | [`group::GroupRecord`] | `Keys::group` (members: `Keys::group_members`) | the ingress's Lua scripts (`ingress/src/store/group_lua.rs`) | the ingress (`ingress/src/store/groups.rs`), the worker (`worker/src/converge/group.rs`) |
+//! | [`group_sync::GroupSyncRecord`] | `Keys::group_sync` | the worker (`worker/src/converge/group.rs`) | the worker, the status page (`ingress/src/web/status.rs`) |
 //! | [`session::Session`] | `Keys::web_session` | the ingress's sign-in (`ingress/src/web/session.rs`) | the same file, on every admin request |
 //!
 //! Values are Redis strings: numbers in decimal, flags as `1`/`0`, JSON
@@ -24,6 +26,8 @@
 //! that no quoted field name crept back in ([`lua_field_refs`],
 //! [`quoted_fields`]).
 
+pub mod group;
+pub mod group_sync;
 pub mod session;
 pub mod settings;
 pub mod sync;

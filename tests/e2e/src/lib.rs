@@ -404,6 +404,25 @@ impl Stack {
             .collect())
     }
 
+    /// The simulator account's requester groups, each with its `members`
+    /// (requester ids) and `type`.
+    pub async fn sim_requester_groups(&self) -> anyhow::Result<Vec<Value>> {
+        let state = self.sim_state().await?;
+        Ok(state["requester_groups"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// One requester group of the simulator account, by id.
+    pub async fn sim_requester_group(&self, id: u64) -> anyhow::Result<Option<Value>> {
+        Ok(self
+            .sim_requester_groups()
+            .await?
+            .into_iter()
+            .find(|g| g["id"].as_u64() == Some(id)))
+    }
+
     /// The simulator's call log for this account.
     pub async fn sim_calls(&self) -> anyhow::Result<Vec<Value>> {
         let url = format!("{}/_sim/accounts/{}/calls", self.sim.base_url, self.domain);
@@ -688,4 +707,17 @@ pub fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
         "password": OKTA_TEST_PASSWORD,
         "active": true
     })
+}
+
+/// A query value URL-encoded as Okta sends it (`%20`, `%22`, `%40`;
+/// `docs/identity-providers.md` §1b).
+pub fn okta_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

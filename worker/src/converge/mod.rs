@@ -13,11 +13,14 @@
 //! - `resolve.rs`: the department and manager a user names, and waking the
 //!   users who wait for a manager;
 //! - `api.rs`: every Freshservice call, inside the tenant's budget;
-//! - `record.rs`: the fenced sync-status writes.
+//! - `record.rs`: the fenced sync-status writes;
+//! - `group.rs` (and `group/`): converging a SCIM group onto a requester
+//!   group, and waking a user's groups when its requester changes.
 
 mod api;
 mod desired;
 mod failure;
+mod group;
 mod machine;
 mod plan;
 pub mod record;
@@ -45,6 +48,7 @@ use crate::{
 use api::{Halt, TenantApi};
 pub use failure::Outcome;
 use failure::{tenant_err, BUSY_WAIT};
+use group::GroupSyncStore;
 use record::SyncStore;
 use run::Run;
 
@@ -62,8 +66,10 @@ struct Inner {
     budget: Budget,
     leases: Leases,
     sync: SyncStore,
+    group_sync: GroupSyncStore,
     metrics: Arc<Metrics>,
-    /// For waking the users who wait for a manager (`resolve.rs`).
+    /// For waking the users who wait for a manager (`resolve.rs`) and the
+    /// groups of a user whose requester changed (`group/wake.rs`).
     publisher: Arc<Publisher>,
     /// One requester-fields fetch at a time per process, so a burst of
     /// events for a cold tenant costs one call, not one per task.
@@ -85,6 +91,7 @@ impl Converger {
                 budget: Budget::new(redis.clone(), keys.clone(), config.rate_window),
                 leases: Leases::new(redis.clone(), keys.clone(), config.lease_ttl),
                 sync: SyncStore::new(redis.clone(), keys.clone()),
+                group_sync: GroupSyncStore::new(redis.clone(), keys.clone()),
                 keys,
                 redis,
                 tenants,
@@ -109,8 +116,8 @@ impl Converger {
 
 impl Inner {
     async fn try_handle(&self, ev: &ChangeEvent) -> Result<Outcome, Halt> {
-        if ev.kind != ResourceKind::User {
-            return Ok(Outcome::Skipped("groups are not pushed yet"));
+        if ev.kind == ResourceKind::Group {
+            return group::handle(self, ev).await;
         }
         // Cheap check first: a duplicate or old event costs one Redis read.
         // A user waiting for a manager is worth another look at any version.
@@ -118,12 +125,10 @@ impl Inner {
         if applied.is_some_and(|a| a >= ev.version) && !waiting {
             return Ok(Outcome::Skipped("already applied"));
         }
-        let Some(tenant) = self.tenants.get(&ev.tenant).await.map_err(tenant_err)? else {
-            return Ok(Outcome::Skipped("tenant uninstalled"));
+        let tenant = match self.admit(ev).await? {
+            Ok(t) => t,
+            Err(outcome) => return Ok(outcome),
         };
-        if tenant.state == TenantState::CredentialsRejected {
-            return Ok(failure::tenant_paused(tenant.state_reason.as_deref()));
-        }
         let Some(lease) = self.leases.acquire(&ev.tenant, &ev.id).await? else {
             return Ok(Outcome::Park {
                 after: BUSY_WAIT,
@@ -167,22 +172,7 @@ impl Inner {
                 })
             }
         };
-        let api = TenantApi {
-            client: FsClient::for_domain(
-                self.http.clone(),
-                &self.config.common.freshservice_url_template,
-                &tenant.domain,
-                self.tenants.api_key(tenant).map_err(tenant_err)?,
-            ),
-            budget: &self.budget,
-            metrics: &self.metrics,
-            tenant: &tenant.id,
-            limit: tenant
-                .rate_limit_per_min
-                .unwrap_or(self.config.default_rate_limit),
-            lease,
-            inline_wait: self.config.budget_inline_wait,
-        };
+        let api = self.tenant_api(tenant, lease)?;
         let fields = self.requester_fields(&api).await?;
         // Fields are not pushed onto a requester being deactivated
         // (`plan.rs`), so what its department and manager name is moot.
@@ -214,6 +204,43 @@ impl Inner {
                 == DeleteMode::Forget,
         };
         run.apply().await
+    }
+
+    /// The event's tenant, or what to do with an event it cannot have: the
+    /// tenant was uninstalled, or is paused for rejected credentials.
+    async fn admit(&self, ev: &ChangeEvent) -> Result<Result<Tenant, Outcome>, Halt> {
+        let Some(tenant) = self.tenants.get(&ev.tenant).await.map_err(tenant_err)? else {
+            return Ok(Err(Outcome::Skipped("tenant uninstalled")));
+        };
+        if tenant.state == TenantState::CredentialsRejected {
+            return Ok(Err(failure::tenant_paused(tenant.state_reason.as_deref())));
+        }
+        Ok(Ok(tenant))
+    }
+
+    /// The tenant's account inside its shared budget, for the holder of
+    /// `lease` (each call renews it).
+    fn tenant_api<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        lease: &'a Lease,
+    ) -> Result<TenantApi<'a>, Halt> {
+        Ok(TenantApi {
+            client: FsClient::for_domain(
+                self.http.clone(),
+                &self.config.common.freshservice_url_template,
+                &tenant.domain,
+                self.tenants.api_key(tenant).map_err(tenant_err)?,
+            ),
+            budget: &self.budget,
+            metrics: &self.metrics,
+            tenant: &tenant.id,
+            limit: tenant
+                .rate_limit_per_min
+                .unwrap_or(self.config.default_rate_limit),
+            lease,
+            inline_wait: self.config.budget_inline_wait,
+        })
     }
 
     /// The account's requester fields, cached per tenant in Redis.
@@ -264,29 +291,20 @@ impl Inner {
         settled.outcome
     }
 
-    /// Keeps the user's sync status in step with what happened.
+    /// Keeps the user's (or group's) sync status in step with what happened.
     async fn note(&self, ev: &ChangeEvent, outcome: &Outcome) {
-        let res = match outcome {
-            Outcome::Retry { reason, .. } => {
-                self.sync
-                    .failure(&ev.tenant, &ev.id, reason, ev.attempt + 1, None)
-                    .await
-            }
-            Outcome::Dead { class, reason } => {
-                self.sync
-                    .failure(
-                        &ev.tenant,
-                        &ev.id,
-                        reason,
-                        ev.attempt + 1,
-                        Some(class.as_str()),
-                    )
-                    .await
-            }
-            _ => Ok(()),
+        let (reason, dead) = match outcome {
+            Outcome::Retry { reason, .. } => (reason, None),
+            Outcome::Dead { class, reason } => (reason, Some(class.as_str())),
+            _ => return,
+        };
+        let (t, id, attempts) = (&ev.tenant, &ev.id, ev.attempt + 1);
+        let res = match ev.kind {
+            ResourceKind::User => self.sync.failure(t, id, reason, attempts, dead).await,
+            ResourceKind::Group => self.group_sync.failure(t, id, reason, attempts, dead).await,
         };
         if let Err(e) = res {
-            tracing::warn!(error = %e, "could not update the user's sync status");
+            tracing::warn!(error = %e, "could not update the sync status");
         }
     }
 }

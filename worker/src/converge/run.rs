@@ -14,6 +14,7 @@ use shared::{
 use super::{
     api::{Halt, TenantApi},
     failure::{self, Outcome},
+    group,
     machine::{self, Found, Seen, Step},
     plan::{self, Desired, Known},
     record::{Applied, Written},
@@ -295,6 +296,13 @@ impl Run<'_> {
             Written::Fenced => Err(Halt::LeaseLost),
             Written::Stale => Ok(Outcome::Skipped("a newer version was recorded meanwhile")),
             Written::Ok => {
+                // Whether its requester can be a group member changed: its
+                // groups look again (`group/wake.rs`).
+                let before = (self.applied.requester_id, self.applied.active);
+                if group::membership_changed(before, (rid, active)) {
+                    group::wake_groups(self.inner, self.tenant(), &self.ev.id, &self.ev.request_id)
+                        .await?;
+                }
                 if rid.is_some() {
                     resolve::wake_waiters(
                         self.inner,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
-use super::{AttrRef, CompValue, CompareOp, Filter, IndexedAttr, Kind};
+use super::{AttrRef, CompValue, CompareOp, Filter, GroupIndexedAttr, IndexedAttr, Kind};
 
 impl Filter {
     /// Whether a rendered resource (with `id` and `meta`) matches.
@@ -42,6 +42,34 @@ impl Filter {
                 _ => None,
             },
             _ => None,
+        }
+    }
+
+    /// For a Group filter: `Some` when the whole filter is one `eq` on
+    /// displayName (folded: not case-exact), externalId or id.
+    pub fn group_indexed_eq(&self) -> Option<(GroupIndexedAttr, String)> {
+        let Filter::Compare(a, CompareOp::Eq, CompValue::Str(s)) = self else {
+            return None;
+        };
+        if steps_are(&a.steps, &["displayName"]) {
+            Some((GroupIndexedAttr::DisplayName, shared::identity::fold(s)))
+        } else if steps_are(&a.steps, &["externalId"]) {
+            Some((GroupIndexedAttr::ExternalId, s.clone()))
+        } else if steps_are(&a.steps, &["id"]) {
+            Some((GroupIndexedAttr::Id, s.clone()))
+        } else {
+            None
+        }
+    }
+
+    /// Whether any term looks at `members` (so a Group list must read them).
+    pub fn mentions_members(&self) -> bool {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.mentions_members() || b.mentions_members(),
+            Filter::Not(f) => f.mentions_members(),
+            Filter::Present(a) | Filter::Compare(a, ..) | Filter::ValuePath(a, _) => {
+                a.steps.first().is_some_and(|s| s == "members")
+            }
         }
     }
 

@@ -125,6 +125,14 @@ pub enum IndexedAttr {
     Id,
 }
 
+/// Indexed attributes of a Group the store can answer an `eq` from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupIndexedAttr {
+    DisplayName,
+    ExternalId,
+    Id,
+}
+
 /// A resolved attribute path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttrRef {

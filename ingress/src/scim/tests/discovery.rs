@@ -35,14 +35,19 @@ fn spc() {
 #[test]
 fn resource_types_list() {
     let r = resource_types("https://h/scim/v2");
-    // Group is not announced until group push lands.
-    assert_eq!(r["totalResults"], 1);
+    assert_eq!(r["totalResults"], 2);
     assert_eq!(r["Resources"][0]["id"], "User");
     assert_eq!(
         r["Resources"][0]["schemaExtensions"][0]["schema"],
         ENTERPRISE_USER_SCHEMA
     );
-    assert!(r["Resources"].as_array().unwrap().len() == 1);
+    assert_eq!(r["Resources"][1]["id"], "Group");
+    assert_eq!(r["Resources"][1]["endpoint"], "/Groups");
+    assert_eq!(
+        r["Resources"][1]["schema"],
+        "urn:ietf:params:scim:schemas:core:2.0:Group"
+    );
+    assert!(r["Resources"].as_array().unwrap().len() == 2);
 }
 
 fn attr<'a>(schema: &'a Value, name: &str) -> &'a Value {

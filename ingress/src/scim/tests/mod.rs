@@ -2,6 +2,7 @@
 
 mod discovery;
 mod filter;
+mod group;
 mod limits;
 mod list;
 mod patch;

@@ -5,7 +5,7 @@
 use axum::response::Html;
 use maud::{html, Markup};
 use shared::{
-    freshservice::{fields::OKTA_NAMESPACE, Choice, RequesterField},
+    freshservice::{fields::OKTA_NAMESPACE, Choice, GroupKind, RequesterField, RequesterGroup},
     mapping::{EnterpriseAttr, Row},
     records::settings::{DeleteMode, TenantSettings},
     tenant::Tenant,
@@ -25,6 +25,11 @@ pub struct Page<'a> {
     pub csrf: &'a str,
     pub notice: Option<(&'a str, bool)>,
     pub scim_base: &'a str,
+    /// The account's requester groups, read live (the first page, and
+    /// whether there are more), or why not: whether Push Groups is safe.
+    pub requester_groups: &'a Result<(Vec<RequesterGroup>, bool), String>,
+    /// Groups pushed to the bridge so far.
+    pub pushed_groups: usize,
 }
 
 /// `GET /settings`.
@@ -38,6 +43,8 @@ pub fn page(p: Page<'_>) -> Html<String> {
         csrf,
         notice,
         scim_base,
+        requester_groups,
+        pushed_groups,
     } = p;
     let body = html! {
         p { "Account " strong { (t.domain) ".freshservice.com" } " · installed " (t.created_at) " · SCIM base URL " code { (scim_base) } }
@@ -86,6 +93,7 @@ pub fn page(p: Page<'_>) -> Html<String> {
             }
         }
         (mapping_editor(fields, settings, csrf))
+        (push_groups(requester_groups, pushed_groups))
         section aria-labelledby="budget-h" {
             h2 #budget-h { "API budget" }
             p { "The bridge keeps all its calls for this account under this many per minute. Set it to your Freshservice plan's limit (Admin → API limits), lower if other integrations use the same account." }
@@ -207,5 +215,35 @@ fn choices(c: &[Choice]) -> Markup {
         @if c.is_empty() { span.muted { "—" } }
         @else if c.len() > 12 { details { summary { (c.len()) " choices" } (c.join(", ")) } }
         @else { (c.join(", ")) }
+    }
+}
+
+/// Whether Push Groups (Okta) or group provisioning (Entra) is safe to turn
+/// on: the key may manage requester groups, and which names would clash.
+fn push_groups(groups: &Result<(Vec<RequesterGroup>, bool), String>, pushed: usize) -> Markup {
+    html! {
+        section aria-labelledby="groups-h" {
+            h2 #groups-h { "Push Groups" }
+            @match groups {
+                Err(e) => p #push-groups .error role="alert" {
+                    "Not safe to turn on yet: Freshservice did not list the requester groups (" (e) "). The API key must belong to an admin who may manage requester groups (Admin → Requester Groups)."
+                },
+                Ok((list, more)) => {
+                    @let rule_based: Vec<&RequesterGroup> = list.iter().filter(|g| g.kind == GroupKind::RuleBased).collect();
+                    p #push-groups .ok {
+                        "Safe to turn on. Each group you push from Okta (Push Groups) or Entra becomes a manual requester group of the same name, with the same members; a manual group that already has that name is linked, not duplicated. Renaming the group renames it; deleting it disbands it (its requesters stay)."
+                    }
+                    p { (pushed) " group" @if pushed != 1 { "s" } " pushed so far; see the " a href="/status#groups-h" { "status page" } "." }
+                    @if !rule_based.is_empty() {
+                        p #rule-based .warn {
+                            "These requester groups are rule-based: Freshservice takes no members for them through its API, so a pushed group of the same name fails (shown on the status page). Rename one side first: "
+                            @for (i, g) in rule_based.iter().enumerate() { @if i > 0 { ", " } strong { (g.name) } }
+                            @if *more { " (the account has more than 100 requester groups; only the first 100 were checked)" }
+                            "."
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use axum::response::Html;
 use maud::{html, Markup};
 
 use super::{layout, Nav};
-use crate::web::status::{Health, StatusView, UserStatus};
+use crate::web::status::{GroupStatus, Health, StatusView, UserStatus};
 
 /// `2026-01-02 03:04:05 UTC` from RFC 3339 (as given when unparsable).
 fn short_time(s: &str) -> String {
@@ -44,6 +44,32 @@ fn user_rows(users: &[UserStatus]) -> Markup {
     }
 }
 
+fn group_rows(groups: &[GroupStatus]) -> Markup {
+    html! {
+        table #groups {
+            thead { tr {
+                th scope="col" { "Group" } th scope="col" { "Members" } th scope="col" { "Sync" }
+                th scope="col" { "Requester group id" } th scope="col" { "Last error" } th scope="col" { "Updated" }
+            } }
+            tbody {
+                @for g in groups {
+                    tr data-group=(g.name) data-id=(g.id) {
+                        th scope="row" { (g.name) }
+                        td { (g.members) }
+                        td {
+                            span class={ "badge " (g.label().replace(' ', "-")) } { (g.label()) }
+                            @if g.waiting > 0 { " " span.muted { "(" (g.waiting) " waiting for their requester)" } }
+                        }
+                        td { (g.requester_group_id.map(|i| i.to_string()).unwrap_or_else(|| "—".into())) }
+                        td.err { (g.last_error.as_deref().unwrap_or("")) }
+                        td { (g.updated_at.as_deref().map(short_time).unwrap_or_else(|| "—".into())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `GET /status`.
 pub fn page(v: &StatusView, csrf: &str, refresh: Duration) -> Html<String> {
     let c = &v.counts;
@@ -69,6 +95,15 @@ pub fn page(v: &StatusView, csrf: &str, refresh: Duration) -> Html<String> {
                     div { dt { "Changes queued" } dd #queue-depth { @match v.queue_depth { Some(n) => (n), None => "unavailable" } } }
                 }
             }
+            section aria-labelledby="groups-h" {
+                h2 #groups-h { "Groups" }
+                @if v.groups.is_empty() {
+                    p #no-groups { "No groups pushed. Turn on Push Groups in Okta (or group provisioning in Entra) to keep requester groups in step." }
+                } @else {
+                    p { "Each pushed group is a manual requester group in Freshservice, with the same members." @if v.groups_total > v.groups.len() { " The first " (v.groups.len()) " of " (v.groups_total) " are shown." } }
+                    (group_rows(&v.groups))
+                }
+            }
             section aria-labelledby="dead-h" {
                 h2 #dead-h { "Dead letters" }
                 @match &v.dead {
@@ -77,7 +112,7 @@ pub fn page(v: &StatusView, csrf: &str, refresh: Duration) -> Html<String> {
                     Ok(list) => {
                         p { "Changes Freshservice refused, with its reason. Fix the cause (in Okta or in Freshservice), then replay." }
                         table #dead-letters {
-                            thead { tr { th scope="col" { "User" } th scope="col" { "Reason" } th scope="col" { "Class" } th scope="col" { "When" } th scope="col" { span.sr { "Action" } } } }
+                            thead { tr { th scope="col" { "User or group" } th scope="col" { "Reason" } th scope="col" { "Class" } th scope="col" { "When" } th scope="col" { span.sr { "Action" } } } }
                             tbody {
                                 @for d in list {
                                     tr data-message-id=(d.message_id) {
@@ -85,7 +120,7 @@ pub fn page(v: &StatusView, csrf: &str, refresh: Duration) -> Html<String> {
                                             @if let Some(name) = v.user_names.get(&d.letter.event.id) {
                                                 strong { (name) } br;
                                             }
-                                            span.muted { "SCIM id " code { (d.letter.event.id) } " · version " (d.letter.event.version) }
+                                            span.muted { @if d.letter.event.kind == shared::event::ResourceKind::Group { "group · " } "SCIM id " code { (d.letter.event.id) } " · version " (d.letter.event.version) }
                                         }
                                         td.err { (d.letter.reason) }
                                         td { (d.letter.class) }

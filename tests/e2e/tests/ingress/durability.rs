@@ -93,6 +93,47 @@ async fn stored_but_unpublished_change_is_swept_to_freshservice() -> anyhow::Res
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_but_unpublished_group_is_swept_to_freshservice() -> anyhow::Result<()> {
+    use ingress::{
+        scim::group::{GroupDoc, MemberDelta},
+        store::{groups::Expect, GroupStore},
+    };
+    let s = Stack::start().await?;
+    // A crash between the Redis write and the publish.
+    let redis = shared::redis_conn::connect(&e2e::redis_url()).await?;
+    let store = GroupStore::new(redis, shared::keys::Keys::new(s.prefix.clone()));
+    let doc = GroupDoc {
+        display_name: "Swept Group".into(),
+        external_id: None,
+    };
+    store
+        .write(
+            &s.tenant_id,
+            "crash-group-1",
+            &doc,
+            &MemberDelta::default(),
+            &[],
+            Expect::Create,
+        )
+        .await?;
+    wait_for(
+        "the sweeper to publish and the worker to create the requester group",
+        Duration::from_secs(30),
+        || async {
+            let state = s.sim_state().await?;
+            Ok(state["requester_groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|g| g["name"] == "Swept Group")
+                .cloned())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_patches_to_one_user_are_all_kept() -> anyhow::Result<()> {
     let s = Stack::start_with(StackOptions {
         workers: 0,

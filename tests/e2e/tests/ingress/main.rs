@@ -9,6 +9,7 @@ mod discovery;
 mod durability;
 mod entra_sequences;
 mod errors;
+mod groups;
 mod hostile;
 mod okta_sequences;
 mod records_format;

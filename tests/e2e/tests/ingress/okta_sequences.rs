@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use e2e::{okta_user, Stack, StackOptions};
+use e2e::{okta_encode as enc, okta_user, Stack, StackOptions};
 use serde_json::{json, Value};
 
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -17,22 +17,6 @@ async fn ingress_only() -> anyhow::Result<Stack> {
         ..Default::default()
     })
     .await
-}
-
-fn enc(s: &str) -> String {
-    percent_encode(s)
-}
-
-/// Okta URL-encodes the filter (`%20`, `%22`, `%40`), `docs/identity-providers.md` §1b.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn assert_list(body: &Value) {

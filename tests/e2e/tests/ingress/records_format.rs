@@ -170,3 +170,62 @@ async fn the_worker_writes_exactly_a_sync_record() -> anyhow::Result<()> {
     assert_eq!(encoded(s.encode()), h, "failure writes what encode writes");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_group_scripts_write_exactly_a_group_record() -> anyhow::Result<()> {
+    use ingress::{
+        scim::group::{GroupDoc, MemberDelta, Members},
+        store::{groups::Expect, GroupStore},
+    };
+    use shared::records::group::GroupRecord;
+    let (keys, _cleanup) = setup();
+    let mut r = shared::redis_conn::connect(&e2e::redis_url()).await?;
+    let store = GroupStore::new(r.clone(), keys.clone());
+    let (tenant, id) = ("t1", "g1");
+    // A live user to be a member (the script checks the users zset).
+    let _: () = r.zadd(keys.users(tenant), "u1", 1).await?;
+    let doc = GroupDoc {
+        display_name: "Branch Managers".into(),
+        external_id: Some("8aa1".into()),
+    };
+    let members: Members = [("u1".to_string(), "u1@x".to_string())].into();
+    let none = Members::new();
+    let delta = MemberDelta::between(&none, &members);
+    let joining: Vec<&String> = delta.joining(&none).collect();
+    let out = store
+        .write(tenant, id, &doc, &delta, &joining, Expect::Create)
+        .await?;
+    assert!(
+        matches!(out, WriteOutcome::Written { version: 1, .. }),
+        "{out:?}"
+    );
+    let h: Hash = r.hgetall(keys.group(tenant, id)).await?;
+    let rec = GroupRecord::decode(&h)?.expect("a group");
+    assert_eq!(
+        encoded(rec.encode()),
+        h,
+        "create writes a GroupRecord, field for field"
+    );
+    assert_eq!(rec.display_name(), "Branch Managers");
+    assert_eq!(rec.name_key.as_deref(), Some("branch managers"));
+    let m: HashMap<String, String> = r.hgetall(keys.group_members(tenant, id)).await?;
+    assert_eq!(m, HashMap::from([("u1".to_string(), "u1@x".to_string())]));
+    let rev: Option<String> = r.hget(keys.user_groups(tenant), "u1").await?;
+    assert_eq!(rev.as_deref(), Some(r#"["g1"]"#));
+
+    // Delete: flagged, index fields and members gone, the reverse entry too.
+    let out = store.delete(tenant, id, 1).await?;
+    assert!(
+        matches!(out, WriteOutcome::Written { version: 2, .. }),
+        "{out:?}"
+    );
+    let h: Hash = r.hgetall(keys.group(tenant, id)).await?;
+    let rec = GroupRecord::decode(&h)?.expect("the hash stays");
+    assert!(rec.deleted && rec.name_key.is_none());
+    assert_eq!(encoded(rec.encode()), h);
+    let gone: bool = r.exists(keys.group_members(tenant, id)).await?;
+    assert!(!gone);
+    let rev: Option<String> = r.hget(keys.user_groups(tenant), "u1").await?;
+    assert_eq!(rev, None);
+    Ok(())
+}

@@ -6,6 +6,7 @@
 mod common;
 
 mod browser;
+mod groups;
 mod install;
 mod mapping;
 mod pages;

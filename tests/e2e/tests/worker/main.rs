@@ -10,6 +10,7 @@ mod budget;
 mod deadletters;
 mod fairness;
 mod faults;
+mod groups;
 mod lifecycle;
 mod mapping;
 mod ops;

@@ -52,6 +52,131 @@ pub async fn wait_converged(stack: &Stack, id: &str) -> anyhow::Result<HashMap<S
     .await
 }
 
+/// The worker's sync status hash of one group (`Keys::group_sync`).
+pub async fn group_sync_status(stack: &Stack, id: &str) -> anyhow::Result<HashMap<String, String>> {
+    let mut r = redis().await?;
+    let keys = Keys::new(stack.prefix.clone());
+    Ok(r.hgetall(keys.group_sync(&stack.tenant_id, id)).await?)
+}
+
+/// The group's version as the ingress stored it.
+pub async fn group_version(stack: &Stack, id: &str) -> anyhow::Result<u64> {
+    let mut r = redis().await?;
+    let keys = Keys::new(stack.prefix.clone());
+    let v: Option<u64> = r
+        .hget(
+            keys.group(&stack.tenant_id, id),
+            shared::records::group::field::VERSION,
+        )
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
+/// The requester ids the worker knows to be in the group's requester group.
+pub async fn group_fs_members(stack: &Stack, id: &str) -> anyhow::Result<Vec<u64>> {
+    let mut r = redis().await?;
+    let keys = Keys::new(stack.prefix.clone());
+    let ids: Vec<String> = r
+        .smembers(keys.group_fs_members(&stack.tenant_id, id))
+        .await?;
+    let mut ids: Vec<u64> = ids.iter().filter_map(|i| i.parse().ok()).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Waits until the worker recorded the group's latest version with no
+/// member waiting; returns its sync status.
+pub async fn wait_group_converged(
+    stack: &Stack,
+    id: &str,
+) -> anyhow::Result<HashMap<String, String>> {
+    let want = group_version(stack, id).await?;
+    wait_for(
+        &format!("group {id} converged to version {want}"),
+        CONVERGE,
+        || async {
+            let s = group_sync_status(stack, id).await?;
+            let applied: u64 = s
+                .get("applied_version")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let waiting = s.get("waiting").map(String::as_str).unwrap_or("[]");
+            Ok((applied >= want && waiting == "[]").then_some(s))
+        },
+    )
+    .await
+}
+
+/// The requester group the worker mapped the SCIM group to.
+pub fn mapped_group_id(status: &HashMap<String, String>) -> anyhow::Result<u64> {
+    status
+        .get("group_id")
+        .and_then(|g| g.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("the group is not mapped: {status:?}"))
+}
+
+/// The requester id of the one requester with this email.
+pub async fn requester_id(stack: &Stack, email: &str) -> anyhow::Result<u64> {
+    only_requester(stack, email)
+        .await?
+        .and_then(|r| r["id"].as_u64())
+        .ok_or_else(|| anyhow::anyhow!("no requester with {email}"))
+}
+
+/// Waits until the simulator's requester group `gid` is named `name` and
+/// holds exactly the requesters of `emails`, and the worker's member set
+/// agrees; returns the group.
+pub async fn wait_requester_group(
+    stack: &Stack,
+    scim_id: &str,
+    gid: u64,
+    name: &str,
+    emails: &[&str],
+) -> anyhow::Result<Value> {
+    let mut want = Vec::new();
+    for e in emails {
+        want.push(requester_id(stack, e).await?);
+    }
+    want.sort_unstable();
+    let found = wait_for(
+        &format!("requester group {gid} named {name:?} with {emails:?} ({want:?})"),
+        CONVERGE,
+        || {
+            let want = want.clone();
+            async move {
+                let Some(g) = stack.sim_requester_group(gid).await? else {
+                    return Ok(None);
+                };
+                let known = group_fs_members(stack, scim_id).await?;
+                Ok((g["name"] == name && member_ids(&g) == want && known == want).then_some(g))
+            }
+        },
+    )
+    .await;
+    if found.is_err() {
+        let seen = stack.sim_requester_group(gid).await?;
+        let known = group_fs_members(stack, scim_id).await?;
+        let status = group_sync_status(stack, scim_id).await?;
+        anyhow::bail!(
+            "{}; Freshservice holds {seen:?}, the worker knows {known:?}, status {status:?}",
+            found.err().map(|e| e.to_string()).unwrap_or_default()
+        );
+    }
+    found
+}
+
+/// A simulator requester group's member ids, sorted.
+pub fn member_ids(group: &Value) -> Vec<u64> {
+    let mut ids: Vec<u64> = group["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// Creates a SCIM user; returns its id.
 pub async fn scim_create(stack: &Stack, body: Value) -> anyhow::Result<String> {
     let (status, b) = stack.scim("POST", "/Users", Some(body)).await?;
