@@ -256,15 +256,7 @@ impl GroupStore {
         offset: usize,
         count: usize,
     ) -> Result<Vec<String>, StoreError> {
-        if count == 0 {
-            return Ok(vec![]);
-        }
-        let stop = (offset + count - 1) as isize;
-        Ok(self
-            .redis
-            .clone()
-            .zrange(self.keys.groups(tenant), offset as isize, stop)
-            .await?)
+        super::ordered::page(&self.redis, self.keys.groups(tenant), offset, count).await
     }
 
     /// The groups of each user (`groups` attribute): user id → (group id,
@@ -325,26 +317,14 @@ impl GroupStore {
         older_than_ms: i64,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StoreError> {
-        let ids: Vec<String> = self
-            .redis
-            .clone()
-            .zrangebyscore_limit(
-                self.keys.unpublished_groups(tenant),
-                "-inf",
-                older_than_ms,
-                0,
-                limit as isize,
-            )
-            .await?;
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.hget(self.keys.group(tenant, id), field::VERSION);
-        }
-        let versions: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
-        Ok(ids
-            .into_iter()
-            .zip(versions)
-            .filter_map(|(id, v)| v.map(|v| (id, v)))
-            .collect())
+        super::ordered::unpublished(
+            &self.redis,
+            self.keys.unpublished_groups(tenant),
+            |id| self.keys.group(tenant, id),
+            field::VERSION,
+            older_than_ms,
+            limit,
+        )
+        .await
     }
 }

@@ -5,6 +5,7 @@
 pub mod group_lua;
 pub mod groups;
 pub mod lua;
+mod ordered;
 pub mod users;
 
 pub use groups::{GroupStore, StoredGroup};

@@ -328,15 +328,7 @@ impl UserStore {
         offset: usize,
         count: usize,
     ) -> Result<Vec<String>, StoreError> {
-        if count == 0 {
-            return Ok(vec![]);
-        }
-        let stop = (offset + count - 1) as isize;
-        Ok(self
-            .redis
-            .clone()
-            .zrange(self.keys.users(tenant), offset as isize, stop)
-            .await?)
+        super::ordered::page(&self.redis, self.keys.users(tenant), offset, count).await
     }
 
     /// Users whose event was not confirmed before `older_than_ms`.
@@ -346,26 +338,14 @@ impl UserStore {
         older_than_ms: i64,
         limit: usize,
     ) -> Result<Vec<(String, u64)>, StoreError> {
-        let ids: Vec<String> = self
-            .redis
-            .clone()
-            .zrangebyscore_limit(
-                self.keys.unpublished(tenant),
-                "-inf",
-                older_than_ms,
-                0,
-                limit as isize,
-            )
-            .await?;
-        let mut pipe = redis::pipe();
-        for id in &ids {
-            pipe.hget(self.keys.user(tenant, id), field::VERSION);
-        }
-        let versions: Vec<Option<u64>> = pipe.query_async(&mut self.redis.clone()).await?;
-        Ok(ids
-            .into_iter()
-            .zip(versions)
-            .filter_map(|(id, v)| v.map(|v| (id, v)))
-            .collect())
+        super::ordered::unpublished(
+            &self.redis,
+            self.keys.unpublished(tenant),
+            |id| self.keys.user(tenant, id),
+            field::VERSION,
+            older_than_ms,
+            limit,
+        )
+        .await
     }
 }
