@@ -87,3 +87,41 @@ ensure_chromium() {
   say "Chromium: installing chromium and chromium-driver (browser tests)"
   apt_install chromium chromium-driver
 }
+
+# Debian's promtool and prometheus binaries, unpacked from the `prometheus`
+# package into target/tools/prometheus (usr/bin/{prometheus,promtool})
+# WITHOUT installing the package: installing it would start a Prometheus
+# service on port 9090, where the simulator listens. Used by deploy/check
+# (promtool) and by the e2e test that runs a real Prometheus
+# (PROMETHEUS_BIN). Prints nothing on success.
+PROMETHEUS_TOOLS="$ROOT/target/tools/prometheus"
+ensure_prometheus_tools() {
+  local dir="$PROMETHEUS_TOOLS"
+  if [ -x "$dir/usr/bin/prometheus" ] && [ -x "$dir/usr/bin/promtool" ]; then return 0; fi
+  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null \
+    || die "promtool missing and this is not a Debian/Ubuntu machine: put prometheus and promtool into $dir/usr/bin"
+  local tmp
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp" # lets apt's _apt user write the download (no sandbox warning)
+  if ! (cd "$tmp" && apt-get download -q prometheus) >"$tmp/log" 2>&1; then
+    # No package lists yet (a fresh machine): fetch them once, then retry.
+    if ! { as_root apt-get update -qq && (cd "$tmp" && apt-get download -q prometheus); } >>"$tmp/log" 2>&1; then
+      cat "$tmp/log" >&2
+      rm -rf "$tmp"
+      die "could not download Debian's prometheus package"
+    fi
+  fi
+  local deb
+  deb="$(ls "$tmp"/prometheus_*.deb)"
+  mkdir -p "$(dirname "$dir")"
+  rm -rf "$dir.tmp.$$"
+  if ! dpkg-deb -x "$deb" "$dir.tmp.$$" >>"$tmp/log" 2>&1 \
+    || [ ! -x "$dir.tmp.$$/usr/bin/promtool" ] || [ ! -x "$dir.tmp.$$/usr/bin/prometheus" ]; then
+    cat "$tmp/log" >&2
+    rm -rf "$tmp" "$dir.tmp.$$"
+    die "unpacking $deb did not give usr/bin/prometheus and usr/bin/promtool"
+  fi
+  # Another run may have unpacked it meanwhile: keep whichever landed first.
+  mv -T "$dir.tmp.$$" "$dir" 2>/dev/null || rm -rf "$dir.tmp.$$"
+  rm -rf "$tmp"
+}

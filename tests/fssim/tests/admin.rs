@@ -257,3 +257,52 @@ async fn binary_serves_a_seed_and_stops_on_sigterm() {
     assert!(exit.success(), "{exit:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// The seed the Compose stack starts the simulator with
+// (deploy/compose/fssim-seed.json): it parses, loads, and its `demo` account
+// answers the key that compose.yaml's `demo-tenant` installs.
+#[tokio::test]
+async fn compose_seed_file_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/compose/fssim-seed.json");
+    let seed = Seed::from_file(&path).unwrap();
+    let sim = Sim::start_with_seed(seed).await.unwrap();
+    let c = reqwest::Client::new();
+    let compose = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/compose/compose.yaml"),
+    )
+    .unwrap();
+    let key = compose
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("FRESHSERVICE_API_KEY:"))
+        .map(str::trim)
+        .expect("compose.yaml sets FRESHSERVICE_API_KEY for demo-tenant");
+    let r = c
+        .get(format!("{}/demo/api/v2/requesters", sim.base_url))
+        .basic_auth(key, Some("X"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .get(format!("{}/demo/api/v2/requesters", sim.base_url))
+        .basic_auth("not-the-key", Some("X"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let fields: Value = c
+        .get(format!("{}/demo/api/v2/requester_fields", sim.base_url))
+        .basic_auth(key, Some("X"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        fields.to_string().contains("cost_center"),
+        "custom field missing: {fields}"
+    );
+    sim.shutdown().await;
+}
