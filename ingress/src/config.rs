@@ -4,7 +4,7 @@
 //! are `shared::config`'s; what only the ingress reads is here. Every
 //! variable is in the README's configuration table; keep the two in step.
 
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use shared::config::{
     default_rate_limit, flag, millis, parsed, positive_millis, rate_window, string, CommonConfig,
@@ -18,7 +18,8 @@ pub struct IngressConfig {
     /// `INGRESS_ADDR`: where the HTTP server listens.
     pub addr: SocketAddr,
     /// `PUBLIC_BASE_URL`: how Okta reaches the ingress; used in `meta.location`
-    /// and the SCIM base URL shown at install. Defaults to `http://INGRESS_ADDR`.
+    /// and the SCIM base URL shown at install. Defaults to `http://INGRESS_ADDR`,
+    /// or `https://INGRESS_ADDR` when the ingress serves TLS itself.
     pub public_base_url: String,
     /// `PUBLISH_CONFIRM_TIMEOUT_MS`: how long to wait for the broker's confirm
     /// before answering 503.
@@ -62,6 +63,45 @@ pub struct HttpConfig {
     /// backlog until one closes. Keep it well below the process's
     /// descriptor limit (`ulimit -n`).
     pub max_connections: usize,
+    /// HTTPS served by the ingress itself, when both files are set; plain
+    /// HTTP otherwise (e.g. behind a proxy that terminates TLS).
+    pub tls: Option<TlsConfig>,
+}
+
+/// `TLS_CERT_FILE` and `TLS_KEY_FILE`: the ingress serves HTTPS with this
+/// certificate and key (`ingress/src/tls.rs` loads and checks them at start).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// `TLS_CERT_FILE`: PEM, the server's certificate first, then the
+    /// intermediates of its chain.
+    pub cert_file: PathBuf,
+    /// `TLS_KEY_FILE`: PEM, the certificate's private key (PKCS#8
+    /// `PRIVATE KEY`, PKCS#1 `RSA PRIVATE KEY` or SEC1 `EC PRIVATE KEY`).
+    pub key_file: PathBuf,
+}
+
+impl TlsConfig {
+    /// Both variables or neither: one alone is a mistake, never a silent
+    /// fall back to plain HTTP.
+    pub fn from_source(src: &dyn Source) -> Result<Option<Self>, ConfigError> {
+        match (src.get("TLS_CERT_FILE"), src.get("TLS_KEY_FILE")) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(Self {
+                cert_file: cert.into(),
+                key_file: key.into(),
+            })),
+            (Some(_), None) => Err(ConfigError::Missing {
+                name: "TLS_KEY_FILE",
+                hint: "TLS_CERT_FILE is set; HTTPS needs both the certificate and its private key \
+                       (or set neither to serve plain HTTP)",
+            }),
+            (None, Some(_)) => Err(ConfigError::Missing {
+                name: "TLS_CERT_FILE",
+                hint: "TLS_KEY_FILE is set; HTTPS needs both the certificate and its private key \
+                       (or set neither to serve plain HTTP)",
+            }),
+        }
+    }
 }
 
 impl HttpConfig {
@@ -70,7 +110,17 @@ impl HttpConfig {
             header_read_timeout: positive_millis(src, "HTTP_HEADER_READ_TIMEOUT_MS", 10_000)?,
             idle_timeout: positive_millis(src, "HTTP_IDLE_TIMEOUT_MS", 30_000)?,
             max_connections: parsed(src, "HTTP_MAX_CONNECTIONS", 512usize)?.max(1),
+            tls: TlsConfig::from_source(src)?,
         })
+    }
+
+    /// `https` when the ingress serves TLS itself, `http` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 }
 
@@ -138,9 +188,14 @@ impl IngressConfig {
             "INGRESS_ADDR",
             SocketAddr::from(([127, 0, 0, 1], 8080)),
         )?;
-        let public_base_url = string(src, "PUBLIC_BASE_URL", &format!("http://{addr}"))
-            .trim_end_matches('/')
-            .to_string();
+        let http = HttpConfig::from_source(src)?;
+        let public_base_url = string(
+            src,
+            "PUBLIC_BASE_URL",
+            &format!("{}://{addr}", http.scheme()),
+        )
+        .trim_end_matches('/')
+        .to_string();
         Ok(Self {
             common,
             addr,
@@ -152,7 +207,7 @@ impl IngressConfig {
             sweep_interval: millis(src, "SWEEP_INTERVAL_MS", 5_000)?,
             sweep_grace: millis(src, "SWEEP_GRACE_MS", 10_000)?,
             web: WebConfig::from_source(src)?,
-            http: HttpConfig::from_source(src)?,
+            http,
         })
     }
 }
@@ -245,6 +300,7 @@ mod tests {
         assert_eq!(c.http.header_read_timeout, Duration::from_secs(1));
         assert_eq!(c.http.idle_timeout, Duration::from_secs(5));
         assert_eq!(c.http.max_connections, 50);
+        assert_eq!(c.http.tls, None);
         for name in [
             "SCIM_BACKEND_TIMEOUT_MS",
             "HTTP_HEADER_READ_TIMEOUT_MS",
@@ -254,6 +310,49 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_makes_the_default_base_url_https() {
+        let c = IngressConfig::from_source(&src(&[
+            ("BRIDGE_MASTER_KEY", KEY),
+            ("INGRESS_ADDR", "0.0.0.0:8443"),
+            ("TLS_CERT_FILE", "/etc/bridge/tls.crt"),
+            ("TLS_KEY_FILE", "/etc/bridge/tls.key"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.http.tls,
+            Some(TlsConfig {
+                cert_file: "/etc/bridge/tls.crt".into(),
+                key_file: "/etc/bridge/tls.key".into(),
+            })
+        );
+        assert_eq!(c.public_base_url, "https://0.0.0.0:8443");
+        // An explicit base URL wins (e.g. the name in the certificate).
+        let c = IngressConfig::from_source(&src(&[
+            ("BRIDGE_MASTER_KEY", KEY),
+            ("TLS_CERT_FILE", "/etc/bridge/tls.crt"),
+            ("TLS_KEY_FILE", "/etc/bridge/tls.key"),
+            ("PUBLIC_BASE_URL", "https://scim.example.com/"),
+        ]))
+        .unwrap();
+        assert_eq!(c.public_base_url, "https://scim.example.com");
+        for (set, missing) in [
+            ("TLS_CERT_FILE", "TLS_KEY_FILE"),
+            ("TLS_KEY_FILE", "TLS_CERT_FILE"),
+        ] {
+            let err = IngressConfig::from_source(&src(&[
+                ("BRIDGE_MASTER_KEY", KEY),
+                (set, "/etc/bridge/file.pem"),
+            ]))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.starts_with(&format!("{missing} is required: {set} is set")),
+                "{err}"
+            );
         }
     }
 }

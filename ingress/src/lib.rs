@@ -8,7 +8,8 @@
 //! - [`config`] is its settings, one typed [`config::IngressConfig`] read
 //!   from the environment (what both services read is `shared::config`'s).
 //! - `serve` is the HTTP accept loop (header and idle timeouts, the
-//!   connection cap, graceful shutdown).
+//!   connection cap, graceful shutdown, the TLS handshake when on);
+//!   [`tls`] loads `TLS_CERT_FILE`/`TLS_KEY_FILE` into its acceptor.
 //! - `state` is the one `state::AppState`, made of typed parts that
 //!   handlers extract with `State<Part>` (`FromRef`): the `Backend`
 //!   (configuration, stores, outbox), the `Guard`, the admin pages' `Web`
@@ -47,6 +48,7 @@ mod serve;
 pub mod server;
 mod state;
 pub mod store;
+pub mod tls;
 mod token_cache;
 mod users;
 mod web;

@@ -67,7 +67,16 @@ async fn main() -> anyhow::Result<()> {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let running = ingress::server::start(config).await?;
+            let running = match ingress::server::start(config).await {
+                Ok(running) => running,
+                // A certificate or key that cannot be served is a
+                // configuration error like any other.
+                Err(e) if e.is::<ingress::tls::TlsError>() => {
+                    eprintln!("configuration error: {e}");
+                    std::process::exit(2);
+                }
+                Err(e) => return Err(e),
+            };
             let stop = running.stop.clone();
             tokio::spawn(async move {
                 shared::shutdown::signal().await;

@@ -5,10 +5,14 @@
 //! hyper's HTTP/1 connection with all three (`HttpConfig` in
 //! `ingress/src/config.rs`, README "Configuration"), keeps `ConnectInfo` for
 //! the handlers (the brute-force limiter keys on the client address), and
-//! shuts down gracefully.
+//! shuts down gracefully. With `TLS_CERT_FILE`/`TLS_KEY_FILE` set it serves
+//! HTTPS: the acceptor is `ingress/src/tls.rs`'s, the handshake runs in each
+//! connection's task under the same cap and timeouts.
 
 use std::{
+    future::Future,
     io,
+    net::SocketAddr,
     pin::Pin,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -31,6 +35,7 @@ use tokio::{
     sync::Semaphore,
     time::Instant,
 };
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -73,10 +78,13 @@ impl Drop for OpenGuard {
 
 /// Serves `app` on `listener` until `stop`, then stops accepting, lets each
 /// connection finish its request in flight, and returns once all closed.
+/// With `tls`, every connection is TLS (its handshake in the connection's
+/// own task, bounded by the header-read timeout); plain HTTP otherwise.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: HttpConfig,
+    tls: Option<TlsAcceptor>,
     stats: ConnectionStats,
     stop: CancellationToken,
 ) {
@@ -89,6 +97,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
+    let http = Arc::new(http);
     let mut backoff = AcceptBackoff::default();
     let mut at_cap = false;
     loop {
@@ -129,37 +138,75 @@ pub async fn serve(
         };
         backoff.reset();
         let activity = Arc::new(Activity::new());
-        let io = TokioIo::new(Tracked {
+        let tracked = Tracked {
             inner: tcp,
             activity: activity.clone(),
-        });
+        };
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             // What `into_make_service_with_connect_info` used to insert.
             req.extensions_mut().insert(ConnectInfo(remote));
             app.clone().oneshot(req)
         });
-        let conn = graceful.watch(http.serve_connection(io, service));
+        // Taken here, before the shutdown can begin, so a shutdown that
+        // starts during a TLS handshake still reaches this connection.
+        let watcher = graceful.watcher();
         let open = stats.opened();
-        let idle_timeout = limits.idle_timeout;
+        let (http, tls, stop) = (http.clone(), tls.clone(), stop.clone());
+        let (idle_timeout, handshake_timeout) = (limits.idle_timeout, limits.header_read_timeout);
         tokio::spawn(async move {
             let _slot = slot;
             let _open = open;
-            tokio::select! {
-                served = conn => {
-                    if let Err(e) = served {
-                        tracing::debug!(%remote, error = %e, "connection ended with an error");
-                    }
+            let Some(acceptor) = tls else {
+                let conn = watcher.watch(http.serve_connection(TokioIo::new(tracked), service));
+                return served(conn, &activity, idle_timeout, remote).await;
+            };
+            // Here, not in the accept loop: a slow or silent client holds
+            // only its own task, at most the header-read timeout (hyper's
+            // own header timeout starts once the handshake is done).
+            let handshake = tokio::select! {
+                done = tokio::time::timeout(handshake_timeout, acceptor.accept(tracked)) => done,
+                // No request has started: nothing to finish.
+                _ = stop.cancelled() => return,
+            };
+            match handshake {
+                Ok(Ok(stream)) => {
+                    let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
+                    served(conn, &activity, idle_timeout, remote).await;
                 }
-                // Dropping the connection closes the socket.
-                _ = activity.idle_for(idle_timeout) => {
-                    tracing::debug!(%remote, "closing a connection idle for HTTP_IDLE_TIMEOUT_MS");
+                Ok(Err(e)) => {
+                    tracing::debug!(%remote, error = %e, "TLS handshake failed; connection dropped");
+                }
+                Err(_) => {
+                    tracing::debug!(
+                        %remote,
+                        "TLS handshake not done within HTTP_HEADER_READ_TIMEOUT_MS; connection dropped"
+                    );
                 }
             }
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Drives one connection until it ends or no byte moves on it for
+/// `idle_timeout`.
+async fn served<C>(conn: C, activity: &Activity, idle_timeout: Duration, remote: SocketAddr)
+where
+    C: Future<Output = hyper::Result<()>>,
+{
+    tokio::select! {
+        served = conn => {
+            if let Err(e) = served {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        }
+        // Dropping the connection closes the socket.
+        _ = activity.idle_for(idle_timeout) => {
+            tracing::debug!(%remote, "closing a connection idle for HTTP_IDLE_TIMEOUT_MS");
+        }
+    }
 }
 
 /// How the loop waits after an accept error. A refused or reset handshake

@@ -1,6 +1,6 @@
-//! Starting the ingress: connect to Redis and RabbitMQ, build the state,
-//! serve HTTP (`serve`), run the sweeper, and shut down gracefully on a
-//! signal.
+//! Starting the ingress: load the TLS certificate if any (`tls`), connect
+//! to Redis and RabbitMQ, build the state, serve HTTP or HTTPS (`serve`),
+//! run the sweeper, and shut down gracefully on a signal.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -63,17 +63,28 @@ pub struct Running {
 }
 
 /// Binds `config.addr` (port 0 picks a free one) and serves until `stop`.
+///
+/// With TLS configured the certificate and key are loaded first: a
+/// [`crate::tls::TlsError`] is returned as is (no context), so `main` can
+/// tell it from other failures and exit 2 as for any configuration error.
 pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
+    let tls = config
+        .http
+        .tls
+        .as_ref()
+        .map(crate::tls::acceptor)
+        .transpose()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding INGRESS_ADDR {}", config.addr))?;
     let addr = listener.local_addr()?;
     let mut config = config;
     if config.public_base_url.ends_with(":0") {
-        config.public_base_url = format!("http://{addr}");
+        config.public_base_url = format!("{}://{addr}", config.http.scheme());
     }
     let (interval, grace) = (config.sweep_interval, config.sweep_grace);
     let limits = config.http.clone();
+    let scheme = limits.scheme();
     let state = state(config).await?;
     let stop = CancellationToken::new();
     tokio::spawn(state.backend.outbox.clone().run_sweeper(
@@ -86,10 +97,10 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
     let connections = ConnectionStats::default();
     let (stats, shutdown) = (connections.clone(), stop.clone());
     let handle = tokio::spawn(async move {
-        crate::serve::serve(listener, app, limits, stats, shutdown).await;
+        crate::serve::serve(listener, app, limits, tls, stats, shutdown).await;
         Ok(())
     });
-    tracing::info!(%addr, "ingress listening");
+    tracing::info!(%addr, scheme = scheme, "ingress listening");
     Ok(Running {
         addr,
         stop,

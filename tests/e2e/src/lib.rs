@@ -17,6 +17,7 @@ use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 pub mod logscan;
+pub mod tls;
 
 /// The password Okta's create sends in the tests (it must never be stored
 /// or logged).
@@ -55,6 +56,10 @@ pub struct StackOptions {
     /// A Redis of the test's own (e.g. a [`PrivateRedis`] it will stop or
     /// kill) instead of the shared one, for the services and the tenant.
     pub redis_url: Option<String>,
+    /// Serve HTTPS: the ingress gets a self-made certificate
+    /// ([`tls::TestTls`], in [`Stack::tls`]) and the stack's client trusts
+    /// its CA; `scim_base` is `https://127.0.0.1:PORT/scim/v2`.
+    pub tls: bool,
 }
 
 impl Default for StackOptions {
@@ -68,6 +73,7 @@ impl Default for StackOptions {
             ingress_env: HashMap::new(),
             sim_window_ms: None,
             redis_url: None,
+            tls: false,
         }
     }
 }
@@ -77,6 +83,8 @@ pub struct Stack {
     pub sim: fssim::Sim,
     pub ingress: ingress::server::Running,
     pub workers: Vec<worker::server::Running>,
+    /// e.g. `http://127.0.0.1:PORT` (`https` with [`StackOptions::tls`]).
+    pub ingress_url: String,
     /// e.g. `http://127.0.0.1:PORT/scim/v2`
     pub scim_base: String,
     pub token: String,
@@ -85,7 +93,10 @@ pub struct Stack {
     pub domain: String,
     pub api_key: String,
     pub prefix: String,
+    /// The stack's client; with TLS it trusts the stack's CA alone.
     pub http: reqwest::Client,
+    /// The ingress's certificate files and CA, with [`StackOptions::tls`].
+    pub tls: Option<tls::TestTls>,
     env: HashMap<String, String>,
     /// Worker processes started so far (numbers their log files).
     processes: std::sync::atomic::AtomicUsize,
@@ -190,10 +201,14 @@ impl Stack {
         logscan::remember_secret(TEST_MASTER_KEY);
         logscan::remember_secret(OKTA_TEST_PASSWORD);
         let sim = fssim::Sim::start().await?;
-        let prefix = unique("t");
         let domain = unique("acme");
         let api_key = unique("key");
-        let http = reqwest::Client::new();
+        let prefix = unique("t");
+        let tls = opts.tls.then(|| tls::TestTls::new(&prefix)).transpose()?;
+        let http = match &tls {
+            Some(tls) => tls.client()?,
+            None => reqwest::Client::new(),
+        };
         let resp = http
             .post(format!("{}/_sim/accounts", sim.base_url))
             .json(&json!({
@@ -227,10 +242,20 @@ impl Stack {
         // The stack's own settings over the common ones; never the process
         // environment, so parallel tests cannot see each other's.
         let mut ingress_env = env.clone();
+        if let Some(tls) = &tls {
+            for (name, path) in [
+                ("TLS_CERT_FILE", &tls.cert_file),
+                ("TLS_KEY_FILE", &tls.key_file),
+            ] {
+                ingress_env.insert(name.to_string(), path.display().to_string());
+            }
+        }
         ingress_env.extend(opts.ingress_env.clone());
         let icfg = ingress::config::IngressConfig::from_source(&ingress_env)?;
         let ingress = ingress::server::start(icfg).await?;
-        let scim_base = format!("http://{}/scim/v2", ingress.addr);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let ingress_url = format!("{scheme}://{}", ingress.addr);
+        let scim_base = format!("{ingress_url}/scim/v2");
 
         // Install the tenant the way an operator would (the registry API).
         let redis = shared::redis_conn::connect(&redis_url).await?;
@@ -251,6 +276,7 @@ impl Stack {
             sim,
             ingress,
             workers: vec![],
+            ingress_url,
             scim_base,
             token: installed.bearer_token,
             tenant_id: installed.tenant.id,
@@ -258,6 +284,7 @@ impl Stack {
             api_key,
             prefix,
             http,
+            tls,
             env,
             processes: std::sync::atomic::AtomicUsize::new(0),
             _cleanup: Cleanup {

@@ -1,6 +1,6 @@
 //! The ingress end to end, one test binary (one link, tests in parallel):
-//! SCIM over HTTP against real Redis and RabbitMQ, with the simulator and a
-//! worker where a test needs the whole path. Each module was once its own
+//! SCIM over HTTP (HTTPS in `tls`) against real Redis and RabbitMQ, with
+//! the simulator and a worker where a test needs the whole path. Each module was once its own
 //! binary; its name says what it proves.
 
 mod backend_outage;
@@ -13,4 +13,5 @@ mod groups;
 mod hostile;
 mod okta_sequences;
 mod records_format;
+mod tls;
 mod walking_skeleton;
