@@ -12,5 +12,6 @@ mod errors;
 mod groups;
 mod hostile;
 mod okta_sequences;
+mod operator;
 mod records_format;
 mod walking_skeleton;
