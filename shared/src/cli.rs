@@ -71,6 +71,23 @@ pub fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
+/// Logging for an operator command: warnings and errors as text on stderr
+/// (`RUST_LOG` still chooses), never on stdout where the table or JSON
+/// goes. The broker's channel closes are off: a passive declare of a
+/// missing queue closes its channel with a 404, which is an answer ("no
+/// such queue", `queue/depth.rs`), not an error to show.
+pub fn init_logs() {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    if let Ok(d) = "lapin::channel=off".parse() {
+        filter = filter.add_directive(d);
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// The advice an operator needs when Redis does not answer.
 pub const CHECK_REDIS: &str = "check REDIS_URL (and that Redis is running)";
 /// The advice an operator needs when RabbitMQ does not answer.

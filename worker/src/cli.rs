@@ -97,8 +97,11 @@ pub fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    shared::telemetry::init("worker");
     let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Run) => shared::telemetry::init("worker"),
+        Some(_) => shared::cli::init_logs(),
+    }
     let config = match WorkerConfig::from_env() {
         Ok(c) => c,
         Err(e) => {

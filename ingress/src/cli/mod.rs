@@ -122,8 +122,11 @@ pub fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    shared::telemetry::init("ingress");
     let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve) => shared::telemetry::init("ingress"),
+        Some(_) => shared::cli::init_logs(),
+    }
     let config = match IngressConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
