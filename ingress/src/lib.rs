@@ -5,6 +5,8 @@
 //! Layout:
 //! - [`server`] starts the ingress: connects Redis and the broker, builds
 //!   the state, serves, runs the outbox sweeper, shuts down on a signal.
+//! - [`cli`] is the command line (`serve`, and the operator's `tenant …`
+//!   and `queues` commands, whose work is in `cli::ops`).
 //! - [`config`] is its settings, one typed [`config::IngressConfig`] read
 //!   from the environment (what both services read is `shared::config`'s).
 //! - `serve` is the HTTP accept loop (header and idle timeouts, the
@@ -38,6 +40,7 @@
 
 mod account;
 mod app;
+pub mod cli;
 pub mod config;
 mod groups;
 mod guard;

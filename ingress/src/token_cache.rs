@@ -3,8 +3,10 @@
 //!
 //! Only tokens that were valid are cached, for `TTL`; a wrong token always
 //! goes to Redis (and the brute-force limiter). A re-install or uninstall
-//! through this process forgets the tenant at once; through another replica
-//! the old token stops working within `TTL`.
+//! through this process forgets the tenant at once; through another replica,
+//! or from the command line (`ingress tenant rotate-token`, `tenant add`,
+//! which run as processes of their own), the old token stops working within
+//! `TTL` on every running ingress. Nothing else caches a token.
 //!
 //! Beside `http` and `web` because both use it: the SCIM bearer check
 //! fills it, the admin pages' install and uninstall forget a tenant.

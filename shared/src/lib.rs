@@ -13,6 +13,7 @@
 //! The only HTTP here is the Freshservice client; the ingress and the
 //! worker own their other edges.
 
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod event;

@@ -29,7 +29,10 @@ pub enum TenantError {
     Corrupt(String),
 }
 
-/// Whether the bridge may call Freshservice for this tenant.
+/// Whether the bridge may call Freshservice for this tenant. Any state but
+/// `Active` holds the tenant's changes: the ingress keeps accepting and
+/// storing SCIM writes, the workers stop consuming the tenant's queue
+/// (`worker/src/consume.rs`) so its changes wait there, and none is lost.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TenantState {
@@ -37,22 +40,98 @@ pub enum TenantState {
     /// Freshservice answered 401/403; messages are kept until the tenant's
     /// API key is updated.
     CredentialsRejected,
+    /// An operator paused it (`ingress tenant pause`); messages are kept
+    /// until `ingress tenant resume`.
+    Paused,
 }
 
 impl TenantState {
-    fn as_str(&self) -> &'static str {
+    /// The stored (and printed) name: `active`, `credentials_rejected`, `paused`.
+    pub fn as_str(&self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::CredentialsRejected => "credentials_rejected",
+            Self::Paused => "paused",
         }
     }
     fn parse(s: &str) -> Self {
         match s {
             "credentials_rejected" => Self::CredentialsRejected,
+            "paused" => Self::Paused,
             _ => Self::Active,
         }
     }
 }
+
+/// What [`TenantStore::pause`] found and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Paused {
+    /// It was active and is paused now.
+    Done,
+    /// It was paused already (the reason is replaced).
+    Already,
+    /// Its credentials were rejected: it is held already, and pausing would
+    /// hide that the API key must be replaced. Nothing changed.
+    CredentialsRejected,
+}
+
+/// What [`TenantStore::resume`] found and did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resumed {
+    /// It was paused and is active now.
+    Done,
+    /// It was not paused; nothing changed.
+    NotPaused,
+    /// Its credentials were rejected: only a new API key resumes it (the
+    /// settings page, or a re-install). Nothing changed.
+    CredentialsRejected,
+}
+
+/// Sets `state` = `paused` (and `state_reason`) unless the credentials
+/// were rejected. KEYS: tenant record. ARGV: reason ('' = none).
+/// Returns the state before; `''` when there is no such tenant.
+const PAUSE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local st = redis.call('HGET', KEYS[1], 'state') or 'active'
+if st == 'credentials_rejected' then return st end
+redis.call('HSET', KEYS[1], 'state', 'paused')
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'state_reason')
+else redis.call('HSET', KEYS[1], 'state_reason', ARGV[1]) end
+return st
+"#;
+
+/// Sets `state` = `active` only if it is `paused`. KEYS: tenant record.
+/// Returns the state before; `''` when there is no such tenant.
+const RESUME: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+local st = redis.call('HGET', KEYS[1], 'state') or 'active'
+if st ~= 'paused' then return st end
+redis.call('HSET', KEYS[1], 'state', 'active')
+redis.call('HDEL', KEYS[1], 'state_reason')
+return st
+"#;
+
+/// A new (or re-checked) API key: stored, and a tenant held for rejected
+/// credentials is active again. An operator's pause stays: only `resume`
+/// ends it. KEYS: tenant record. ARGV: sealed key.
+const SET_API_KEY: &str = r#"
+redis.call('HSET', KEYS[1], 'api_key', ARGV[1])
+if redis.call('HGET', KEYS[1], 'state') ~= 'paused' then
+  redis.call('HSET', KEYS[1], 'state', 'active')
+  redis.call('HDEL', KEYS[1], 'state_reason')
+end
+return 1
+"#;
+
+/// Marks the credentials rejected unless an operator paused the tenant
+/// meanwhile (the pause, and its reason, win). KEYS: tenant record.
+/// ARGV: reason.
+const REJECT_CREDENTIALS: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'state') == 'paused' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'credentials_rejected', 'state_reason', ARGV[1])
+return 1
+"#;
 
 /// A tenant as stored. The API key stays sealed until [`TenantStore::api_key`].
 #[derive(Clone, Debug)]
@@ -151,15 +230,19 @@ impl TenantStore {
             .atomic()
             .hset(&tkey, "id", &id)
             .hset(&tkey, "domain", &domain)
-            .hset(&tkey, "api_key", self.master.encrypt(api_key))
             .hset(&tkey, "token_hash", &hash)
-            .hset(&tkey, "state", TenantState::Active.as_str())
-            .hdel(&tkey, "state_reason")
             .cmd("HSETNX")
             .arg(&tkey)
             .arg("created_at")
             .arg(&now)
             .query_async(&mut r)
+            .await?;
+        // The key, and the state it mends (an operator's pause survives a
+        // re-install: only `resume` ends it).
+        let _: i64 = redis::Script::new(SET_API_KEY)
+            .key(&tkey)
+            .arg(self.master.encrypt(api_key))
+            .invoke_async(&mut r)
             .await?;
         let _: () = r.set(self.keys.token(&hash), &id).await?;
         let _: () = r.set(self.keys.domain(&domain), &id).await?;
@@ -309,23 +392,131 @@ impl TenantStore {
     }
 
     /// Replaces the tenant's API key (after the caller checked it against
-    /// Freshservice) and makes the tenant active again. The bearer token
-    /// stays valid.
+    /// Freshservice) and makes a tenant whose credentials were rejected
+    /// active again; an operator's pause stays. The bearer token stays
+    /// valid.
     pub async fn set_api_key(&self, id: &str, api_key: &str) -> Result<(), TenantError> {
         let api_key = api_key.trim();
         if api_key.is_empty() {
             return Err(TenantError::EmptyApiKey);
         }
         let mut r = self.redis.clone();
-        let tkey = self.keys.tenant(id);
-        let _: () = redis::pipe()
-            .atomic()
-            .hset(&tkey, "api_key", self.master.encrypt(api_key))
-            .hset(&tkey, "state", TenantState::Active.as_str())
-            .hdel(&tkey, "state_reason")
-            .query_async(&mut r)
+        let _: i64 = redis::Script::new(SET_API_KEY)
+            .key(self.keys.tenant(id))
+            .arg(self.master.encrypt(api_key))
+            .invoke_async(&mut r)
             .await?;
         Ok(())
+    }
+
+    /// The tenant named by `id_or_domain`: its id, else a domain in any
+    /// form [`normalize_domain`] takes.
+    pub async fn find(&self, id_or_domain: &str) -> Result<Option<Tenant>, TenantError> {
+        if let Some(t) = self.get(id_or_domain.trim()).await? {
+            return Ok(Some(t));
+        }
+        match normalize_domain(id_or_domain) {
+            Ok(_) => self.by_domain(id_or_domain).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// An operator's pause: the workers stop calling Freshservice for the
+    /// tenant and keep its changes until [`Self::resume`]. `None`: no such
+    /// tenant.
+    pub async fn pause(
+        &self,
+        id: &str,
+        reason: Option<&str>,
+    ) -> Result<Option<Paused>, TenantError> {
+        let mut r = self.redis.clone();
+        let before: String = redis::Script::new(PAUSE)
+            .key(self.keys.tenant(id))
+            .arg(reason.map(str::trim).unwrap_or_default())
+            .invoke_async(&mut r)
+            .await?;
+        Ok(match before.as_str() {
+            "" => None,
+            "paused" => Some(Paused::Already),
+            "credentials_rejected" => Some(Paused::CredentialsRejected),
+            _ => Some(Paused::Done),
+        })
+    }
+
+    /// Ends an operator's pause; never ends a hold for rejected
+    /// credentials (that takes a new API key). `None`: no such tenant.
+    pub async fn resume(&self, id: &str) -> Result<Option<Resumed>, TenantError> {
+        let mut r = self.redis.clone();
+        let before: String = redis::Script::new(RESUME)
+            .key(self.keys.tenant(id))
+            .invoke_async(&mut r)
+            .await?;
+        Ok(match before.as_str() {
+            "" => None,
+            "paused" => Some(Resumed::Done),
+            "credentials_rejected" => Some(Resumed::CredentialsRejected),
+            _ => Some(Resumed::NotPaused),
+        })
+    }
+
+    /// Freshservice refused the tenant's API key: hold its changes until
+    /// the key is replaced, unless an operator paused it meanwhile (that
+    /// pause stays, with its reason).
+    pub async fn reject_credentials(&self, id: &str, reason: &str) -> Result<(), TenantError> {
+        let mut r = self.redis.clone();
+        let _: i64 = redis::Script::new(REJECT_CREDENTIALS)
+            .key(self.keys.tenant(id))
+            .arg(reason)
+            .invoke_async(&mut r)
+            .await?;
+        Ok(())
+    }
+
+    /// The ids among `ids` whose changes are held (any state but active),
+    /// in one round trip: what a worker checks on every tenant scan.
+    pub async fn held(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, TenantError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut r = self.redis.clone();
+        let mut p = redis::pipe();
+        for id in ids {
+            p.hget(self.keys.tenant(id), "state");
+        }
+        let states: Vec<Option<String>> = p.query_async(&mut r).await?;
+        Ok(ids
+            .iter()
+            .zip(states)
+            .filter(|(_, s)| {
+                s.as_deref()
+                    .is_some_and(|s| TenantState::parse(s) != TenantState::Active)
+            })
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    /// Issues the tenant a new bearer token and revokes the old one at
+    /// once in Redis (the ingress's short token cache aside:
+    /// `ingress/src/token_cache.rs`). Returns the new token, shown once;
+    /// `None`: no such tenant.
+    pub async fn rotate_token(&self, id: &str) -> Result<Option<String>, TenantError> {
+        let mut r = self.redis.clone();
+        let tkey = self.keys.tenant(id);
+        let old_hash: Option<String> = r.hget(&tkey, "token_hash").await?;
+        let Some(old_hash) = old_hash else {
+            return Ok(None);
+        };
+        let token = crypto::new_bearer_token();
+        let hash = crypto::token_hash(&token);
+        // The new token's key first, then the record (from here on the old
+        // token fails `by_token`'s check), then the old key's removal.
+        let _: () = r.set(self.keys.token(&hash), id).await?;
+        let _: () = r.hset(&tkey, "token_hash", &hash).await?;
+        let _: () = r.del(self.keys.token(&old_hash)).await?;
+        Ok(Some(token))
     }
 
     /// Removes a tenant: first what lets anyone reach it (its token and

@@ -1,6 +1,8 @@
 //! The `worker` command line as a library function ([`main`]):
 //! `worker run` (the default) consumes change events; `worker dlq
-//! list|replay|purge` looks after the dead-letter queue.
+//! list|replay|purge` looks after the dead-letter queue; `worker resync`
+//! rebuilds a tenant's mapping from Freshservice (`resync.rs`, which tests
+//! call directly). Operator errors go to stderr with exit code 1.
 
 use crate::config::WorkerConfig;
 use crate::deadletter::{self, Selector};
@@ -25,6 +27,24 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: Dlq,
+    },
+    /// Rebuild a tenant's SCIM user ↔ requester mapping from Freshservice
+    /// by primary email, and report: linked, linked to a requester that no
+    /// longer exists (vanished), unlinked with a requester of that email
+    /// (linkable), SCIM-only, Freshservice-only, conflicts (an agent's
+    /// email, a requester linked to another user). Lists every user of the
+    /// account, 100 per call, inside the tenant's API budget. A dry run
+    /// unless --apply.
+    Resync {
+        /// Tenant id or Freshservice domain (`ingress tenant list`).
+        tenant: String,
+        /// Link the linkable users, drop mappings to vanished requesters,
+        /// and publish a change event for each so the workers converge it.
+        #[arg(long)]
+        apply: bool,
+        /// One JSON document on stdout instead of a table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -77,8 +97,11 @@ pub fn main() -> anyhow::Result<()> {
 }
 
 async fn run() -> anyhow::Result<()> {
-    shared::telemetry::init("worker");
     let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Run) => shared::telemetry::init("worker"),
+        Some(_) => shared::cli::init_logs(),
+    }
     let config = match WorkerConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -104,6 +127,48 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq { command } => dlq(&config, command).await,
+        Command::Resync {
+            tenant,
+            apply,
+            json,
+        } => {
+            let report = match crate::resync::resync(&config, &tenant, apply).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(1);
+                }
+            };
+            if json {
+                println!("{}", shared::cli::json(&report));
+            } else {
+                print!(
+                    "{}",
+                    shared::cli::table(crate::resync::COLUMNS, &report.entries)
+                );
+                let counts: Vec<String> = report
+                    .counts
+                    .iter()
+                    .map(|(c, n)| format!("{n} {}", c.as_str()))
+                    .collect();
+                println!(
+                    "tenant {} ({}): {} Freshservice user(s) listed; {}",
+                    report.tenant,
+                    report.domain,
+                    report.listed,
+                    counts.join(", ")
+                );
+                if report.dry_run {
+                    println!("dry run: nothing was written; --apply links the linkable users and drops the vanished mappings");
+                } else {
+                    println!(
+                        "applied: {} change event(s) published for the workers to converge",
+                        report.published
+                    );
+                }
+            }
+            Ok(())
+        }
     }
 }
 

@@ -4,6 +4,10 @@
 //! only once the outcome is durable (applied, parked on a wait queue, or
 //! dead-lettered). A crash before the ack returns the event to the queue.
 //!
+//! A tenant that is held (its credentials were rejected, or an operator
+//! paused it) is not consumed: its changes stay on its queue, and its
+//! consumer starts again on the first scan that finds it active.
+//!
 //! Each tenant's consumer is independent: it has its own channel, and its
 //! end (queue deleted at uninstall, consumer cancelled by the broker,
 //! channel error) ends that consumer only; only a lost connection makes
@@ -207,8 +211,29 @@ impl Consumer {
                 return Ok(());
             }
         };
+        // Held tenants (credentials rejected, paused by an operator) are not
+        // consumed: their changes wait on their queue, and flow again within
+        // a scan of the tenant becoming active.
+        let held = match self.tenants.held(&ids).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the tenants' states; keeping current consumers");
+                return Ok(());
+            }
+        };
+        for id in &held {
+            if let Some(f) = consumers.remove(id) {
+                tracing::info!(tenant = %id, "tenant held (paused or credentials rejected); no longer consuming its queue until it is active");
+                f.mine.cancel();
+                let _ = f
+                    .channel
+                    .basic_cancel(&f.tag, BasicCancelOptions::default())
+                    .await;
+                self.metrics.consumer_ended("held");
+            }
+        }
         for id in &ids {
-            if consumers.contains_key(id) {
+            if consumers.contains_key(id) || held.contains(id) {
                 continue;
             }
             match self.follow(conn, id, permits, ended_tx).await {

@@ -14,4 +14,5 @@ pub mod converge;
 pub mod deadletter;
 pub mod lease;
 pub mod metrics;
+pub mod resync;
 pub mod server;

@@ -72,8 +72,9 @@ pub struct ConsumerStats {
     /// Tenant queue consumers started, first ones and restarts alike.
     pub consumers_started: u64,
     /// Tenant queue consumers ended, by reason (`uninstalled`: the tenant
-    /// left the registry; `cancelled`: the broker ended it, e.g. its queue
-    /// was deleted).
+    /// left the registry; `held`: it was paused or its credentials were
+    /// rejected; `cancelled`: the broker ended it, e.g. its queue was
+    /// deleted).
     pub consumers_ended: BTreeMap<&'static str, u64>,
     /// Tenant queues consumed now.
     pub tenants_followed: u64,
@@ -181,7 +182,7 @@ impl Metrics {
         }
         let _ = writeln!(out, "# HELP worker_broker_connections_total Connections opened to the broker (more than one: the consumer reconnected).\n# TYPE worker_broker_connections_total counter\nworker_broker_connections_total {}", m.broker_connections);
         let _ = writeln!(out, "# HELP worker_consumers_started_total Tenant queue consumers started.\n# TYPE worker_consumers_started_total counter\nworker_consumers_started_total {}", m.consumers_started);
-        let _ = writeln!(out, "# HELP worker_consumers_ended_total Tenant queue consumers ended, by reason (uninstalled, cancelled by the broker).\n# TYPE worker_consumers_ended_total counter");
+        let _ = writeln!(out, "# HELP worker_consumers_ended_total Tenant queue consumers ended, by reason (uninstalled, held: paused or credentials rejected, cancelled by the broker).\n# TYPE worker_consumers_ended_total counter");
         for (k, v) in &m.consumers_ended {
             let _ = writeln!(out, "worker_consumers_ended_total{{reason=\"{k}\"}} {v}");
         }

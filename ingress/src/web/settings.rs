@@ -349,7 +349,8 @@ pub struct ApiKeyForm {
 }
 
 /// `POST /settings/api-key`: replaces the API key (checked first); the
-/// bearer token stays the same, a paused tenant resumes.
+/// bearer token stays the same, a tenant held for rejected credentials
+/// resumes (an operator's pause stays: `ingress tenant resume` ends it).
 pub async fn api_key(
     State(state): State<Backend>,
     State(web): State<Web>,

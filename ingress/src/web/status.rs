@@ -48,6 +48,10 @@ pub enum Health {
     CredentialsRejected {
         reason: String,
     },
+    /// Paused by an operator (`ingress tenant pause`), with their reason.
+    OperatorPaused {
+        reason: Option<String>,
+    },
 }
 
 /// One user's SCIM state and sync status.
@@ -172,6 +176,11 @@ async fn health(state: &Backend, t: &Tenant) -> Result<Health, WebError> {
                 .state_reason
                 .clone()
                 .unwrap_or_else(|| "Freshservice refused the API key".into()),
+        });
+    }
+    if t.state == TenantState::Paused {
+        return Ok(Health::OperatorPaused {
+            reason: t.state_reason.clone(),
         });
     }
     let ms: i64 = state

@@ -157,6 +157,18 @@ impl Call {
             "list_requesters",
         )
     }
+    /// One page (100, the most Freshservice gives) of every user of the
+    /// account, agents included (`is_agent`), for `worker resync`;
+    /// [`Answer::more`] says whether another follows (`docs/freshservice.md`
+    /// §2.3).
+    pub fn requesters_page(page: u32) -> Self {
+        Self::new(
+            Method::GET,
+            format!("/requesters?per_page=100&page={page}&include_agents=true"),
+            None,
+            "list_requesters",
+        )
+    }
     /// One page (100, the most Freshservice gives) of the account's
     /// departments; [`Answer::more`] says whether another follows.
     pub fn departments_page(page: u32) -> Self {

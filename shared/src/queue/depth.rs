@@ -24,6 +24,16 @@ pub enum DepthError {
     Timeout(Duration),
 }
 
+/// One queue as a passive declare reports it. Unacknowledged events
+/// (delivered, not yet settled) are in neither number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueCounts {
+    /// Events waiting to be delivered.
+    pub ready: u32,
+    /// Consumers attached to the queue.
+    pub consumers: u32,
+}
+
 struct Live {
     conn: Connection,
     channel: Channel,
@@ -51,6 +61,13 @@ impl QueueDepth {
     /// Events ready on `queue` (not yet delivered to a consumer); `None`
     /// when the queue does not exist. Gives up after the timeout.
     pub async fn ready(&self, queue: &str) -> Result<Option<u32>, DepthError> {
+        Ok(self.counts(queue).await?.map(|c| c.ready))
+    }
+
+    /// What the broker says of `queue`: events ready and consumers
+    /// attached; `None` when the queue does not exist. Gives up after the
+    /// timeout.
+    pub async fn counts(&self, queue: &str) -> Result<Option<QueueCounts>, DepthError> {
         match tokio::time::timeout(self.timeout, self.read(queue)).await {
             Ok(r) => r,
             Err(_) => {
@@ -61,7 +78,7 @@ impl QueueDepth {
         }
     }
 
-    async fn read(&self, queue: &str) -> Result<Option<u32>, DepthError> {
+    async fn read(&self, queue: &str) -> Result<Option<QueueCounts>, DepthError> {
         let mut live = self.live.lock().await;
         let channel = match live.as_ref() {
             Some(l) if l.conn.status().connected() && l.channel.status().connected() => {
@@ -97,7 +114,10 @@ impl QueueDepth {
             )
             .await;
         match declared {
-            Ok(q) => Ok(Some(q.message_count())),
+            Ok(q) => Ok(Some(QueueCounts {
+                ready: q.message_count(),
+                consumers: q.consumer_count(),
+            })),
             Err(lapin::Error::ProtocolError(e)) if e.get_id() == NOT_FOUND => Ok(None),
             Err(e) => {
                 live.take();
@@ -156,6 +176,13 @@ mod tests {
         }
         assert_eq!(depth.ready(&format!("{name}-missing")).await.unwrap(), None);
         assert_eq!(depth.ready(&name).await.unwrap(), Some(3));
+        assert_eq!(
+            depth.counts(&name).await.unwrap(),
+            Some(QueueCounts {
+                ready: 3,
+                consumers: 0
+            })
+        );
         ch.queue_delete(&name, Default::default()).await.unwrap();
         let _ = conn.close(200, "test done").await;
     }

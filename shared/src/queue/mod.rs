@@ -8,6 +8,6 @@ pub mod publish;
 pub mod topology;
 
 pub use deadletters::{DeadLetterError, DeadLetterQueue};
-pub use depth::{DepthError, QueueDepth};
+pub use depth::{DepthError, QueueCounts, QueueDepth};
 pub use publish::{PublishError, Publisher};
 pub use topology::Topology;

@@ -352,6 +352,31 @@ impl Stack {
         Ok(WorkerProcess { child, pid, log })
     }
 
+    /// Runs a command-line binary (e.g. `env!("CARGO_BIN_EXE_e2e-ingress")`
+    /// with `tenant list --json`) with the stack's environment and waits
+    /// for it, at most a minute; returns its exit status and output.
+    pub async fn run_command(&self, bin: &str, args: &[&str]) -> anyhow::Result<CommandOutput> {
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::new(bin)
+                .args(args)
+                .envs(&self.env)
+                .env("LOG_FORMAT", "text")
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .with_context(|| format!("{bin} {args:?} did not finish within a minute"))?
+        .with_context(|| format!("starting {bin}"))?;
+        Ok(CommandOutput {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
     /// Every dead letter of this stack (all tenants).
     pub async fn dead_letters(&self) -> anyhow::Result<Vec<worker::deadletter::Entry>> {
         let topology = shared::queue::Topology::new(self.prefix.clone());
@@ -472,6 +497,30 @@ impl Stack {
         for w in self.workers {
             let _ = tokio::time::timeout(Duration::from_secs(10), w.handle).await;
         }
+    }
+}
+
+/// What a command-line run ([`Stack::run_command`]) printed and how it ended.
+#[derive(Clone, Debug)]
+pub struct CommandOutput {
+    /// The exit code; `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// The one JSON document a `--json` command prints, after checking it
+    /// exited 0.
+    pub fn json(&self) -> anyhow::Result<Value> {
+        anyhow::ensure!(
+            self.code == Some(0),
+            "exit {:?}; stderr: {}",
+            self.code,
+            self.stderr
+        );
+        serde_json::from_str(&self.stdout)
+            .with_context(|| format!("stdout is not one JSON document: {}", self.stdout))
     }
 }
 

@@ -44,7 +44,9 @@ pub struct TenantApi<'a> {
     pub metrics: &'a Metrics,
     pub tenant: &'a str,
     pub limit: u32,
-    pub lease: &'a Lease,
+    /// The user's lease, renewed with each call; `None` for calls that
+    /// hold no user (`worker resync`'s listing).
+    pub lease: Option<&'a Lease>,
     pub inline_wait: Duration,
 }
 
@@ -96,16 +98,12 @@ impl TenantApi<'_> {
     /// Waits for budget inline when the wait is short, otherwise parks.
     async fn gate(&self) -> Result<(), Halt> {
         loop {
-            let lease = LeaseRef {
-                key: &self.lease.key,
-                token: self.lease.token,
-                ttl: self.lease.ttl,
-            };
-            match self
-                .budget
-                .acquire(self.tenant, self.limit, Some(lease))
-                .await?
-            {
+            let lease = self.lease.map(|l| LeaseRef {
+                key: &l.key,
+                token: l.token,
+                ttl: l.ttl,
+            });
+            match self.budget.acquire(self.tenant, self.limit, lease).await? {
                 Grant::Go => return Ok(()),
                 Grant::LeaseLost => return Err(Halt::LeaseLost),
                 Grant::Wait(d) if d <= self.inline_wait => {

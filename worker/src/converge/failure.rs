@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use shared::{
-    event::DeadClass, freshservice::FsError, queue::topology::WAIT_TIERS, tenant::TenantError,
+    event::DeadClass,
+    freshservice::FsError,
+    tenant::{TenantError, TenantState},
 };
 
 use super::api::Halt;
@@ -43,10 +45,12 @@ impl Outcome {
 /// How long a busy user's event waits before it looks again.
 pub(super) const BUSY_WAIT: Duration = Duration::from_secs(1);
 
-/// The longest wait tier: a paused tenant's events sit out the longest wait.
-fn longest_tier() -> Duration {
-    WAIT_TIERS[WAIT_TIERS.len() - 1]
-}
+/// How long the event of a held tenant (credentials rejected, or paused by
+/// an operator) waits before it returns to the tenant's queue. Short on
+/// purpose: the workers stop consuming a held tenant's queue within a
+/// tenant scan (`worker/src/consume.rs`), so the event then waits there,
+/// unconsumed, and flows within a scan of the tenant becoming active again.
+pub(super) const HELD_WAIT: Duration = Duration::from_secs(5);
 
 /// What a halt comes to: the outcome, and for rejected credentials the
 /// reason to pause the tenant with before answering it.
@@ -90,7 +94,7 @@ fn settle_fs(e: FsError) -> Settled {
             let reason = format!("Freshservice answered {status}: {body}");
             Settled {
                 outcome: Outcome::Park {
-                    after: longest_tier(),
+                    after: HELD_WAIT,
                     reason: format!("tenant paused: {reason}"),
                 },
                 pause_tenant: Some(reason),
@@ -129,15 +133,23 @@ fn settle_fs(e: FsError) -> Settled {
     }
 }
 
-/// The outcome for an event of a tenant already paused for rejected
-/// credentials: wait the longest tier until someone re-installs it.
-pub(super) fn tenant_paused(state_reason: Option<&str>) -> Outcome {
-    Outcome::Park {
-        after: longest_tier(),
-        reason: format!(
-            "tenant paused: Freshservice rejected its API key ({}); re-install to resume",
+/// The outcome for an event of a held tenant, delivered before the worker
+/// stopped consuming its queue: back to the queue (after [`HELD_WAIT`]),
+/// where it waits for the tenant to be active again.
+pub(super) fn tenant_held(state: &TenantState, state_reason: Option<&str>) -> Outcome {
+    let reason = match state {
+        TenantState::Paused => format!(
+            "tenant paused by an operator ({}); `ingress tenant resume` resumes it",
+            state_reason.unwrap_or("no reason given")
+        ),
+        _ => format!(
+            "tenant paused: Freshservice rejected its API key ({}); replace the API key to resume",
             state_reason.unwrap_or("no reason recorded")
         ),
+    };
+    Outcome::Park {
+        after: HELD_WAIT,
+        reason,
     }
 }
 
@@ -256,14 +268,14 @@ mod tests {
                 dead(DeadClass::Mapping, "bad"),
             ),
             (
-                "401 parks the longest tier and pauses the tenant",
+                "401 parks the event and pauses the tenant",
                 Halt::Fs(FsError::Credentials {
                     status: 401,
                     body: "nope".into(),
                 }),
                 Settled {
                     outcome: Outcome::Park {
-                        after: longest_tier(),
+                        after: HELD_WAIT,
                         reason: "tenant paused: Freshservice answered 401: nope".into(),
                     },
                     pause_tenant: Some("Freshservice answered 401: nope".into()),
@@ -277,7 +289,7 @@ mod tests {
                 }),
                 Settled {
                     outcome: Outcome::Park {
-                        after: longest_tier(),
+                        after: HELD_WAIT,
                         reason: "tenant paused: Freshservice answered 403: no rights".into(),
                     },
                     pause_tenant: Some("Freshservice answered 403: no rights".into()),
@@ -412,19 +424,28 @@ mod tests {
     }
 
     #[test]
-    fn paused_tenant_parks_the_longest_tier() {
+    fn held_tenant_parks_its_event_briefly() {
         assert_eq!(
-            tenant_paused(Some("401 revoked")),
+            tenant_held(&TenantState::CredentialsRejected, Some("401 revoked")),
             Outcome::Park {
-                after: longest_tier(),
-                reason: "tenant paused: Freshservice rejected its API key (401 revoked); re-install to resume".into(),
+                after: HELD_WAIT,
+                reason: "tenant paused: Freshservice rejected its API key (401 revoked); replace the API key to resume".into(),
             }
         );
         assert_eq!(
-            tenant_paused(None),
+            tenant_held(&TenantState::CredentialsRejected, None),
             Outcome::Park {
-                after: longest_tier(),
-                reason: "tenant paused: Freshservice rejected its API key (no reason recorded); re-install to resume".into(),
+                after: HELD_WAIT,
+                reason: "tenant paused: Freshservice rejected its API key (no reason recorded); replace the API key to resume".into(),
+            }
+        );
+        assert_eq!(
+            tenant_held(&TenantState::Paused, Some("migration")),
+            Outcome::Park {
+                after: HELD_WAIT,
+                reason:
+                    "tenant paused by an operator (migration); `ingress tenant resume` resumes it"
+                        .into(),
             }
         );
     }

@@ -17,7 +17,7 @@
 //! - `group.rs` (and `group/`): converging a SCIM group onto a requester
 //!   group, and waking a user's groups when its requester changes.
 
-mod api;
+pub(crate) mod api;
 mod desired;
 mod failure;
 mod group;
@@ -207,13 +207,17 @@ impl Inner {
     }
 
     /// The event's tenant, or what to do with an event it cannot have: the
-    /// tenant was uninstalled, or is paused for rejected credentials.
+    /// tenant was uninstalled, or is held (credentials rejected, or paused
+    /// by an operator): no Freshservice call, the event is kept.
     async fn admit(&self, ev: &ChangeEvent) -> Result<Result<Tenant, Outcome>, Halt> {
         let Some(tenant) = self.tenants.get(&ev.tenant).await.map_err(tenant_err)? else {
             return Ok(Err(Outcome::Skipped("tenant uninstalled")));
         };
-        if tenant.state == TenantState::CredentialsRejected {
-            return Ok(Err(failure::tenant_paused(tenant.state_reason.as_deref())));
+        if tenant.state != TenantState::Active {
+            return Ok(Err(failure::tenant_held(
+                &tenant.state,
+                tenant.state_reason.as_deref(),
+            )));
         }
         Ok(Ok(tenant))
     }
@@ -238,7 +242,7 @@ impl Inner {
             limit: tenant
                 .rate_limit_per_min
                 .unwrap_or(self.config.default_rate_limit),
-            lease,
+            lease: Some(lease),
             inline_wait: self.config.budget_inline_wait,
         })
     }
@@ -279,14 +283,10 @@ impl Inner {
     async fn settle_halt(&self, ev: &ChangeEvent, halt: Halt) -> Outcome {
         let settled = failure::settle(halt);
         if let Some(reason) = settled.pause_tenant {
-            if let Err(e) = self
-                .tenants
-                .set_state(&ev.tenant, TenantState::CredentialsRejected, Some(&reason))
-                .await
-            {
+            if let Err(e) = self.tenants.reject_credentials(&ev.tenant, &reason).await {
                 tracing::error!(tenant = %ev.tenant, error = %e, "could not mark the tenant's credentials as rejected");
             }
-            tracing::error!(tenant = %ev.tenant, %reason, "Freshservice rejected the API key; tenant paused until re-installed");
+            tracing::error!(tenant = %ev.tenant, %reason, "Freshservice rejected the API key; tenant held until its API key is replaced");
         }
         settled.outcome
     }

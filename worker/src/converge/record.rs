@@ -65,6 +65,15 @@ redis.call('HSET', KEYS[2], F.REQUESTER_ID, ARGV[2])
 return 'ok'
 "#;
 
+/// Forgets which version was applied, so the user's next event converges
+/// it whatever its version: `worker resync` relinked or unlinked it by
+/// hand (`worker/src/resync.rs`). KEYS: lease, sync. ARGV: token.
+const REOPEN: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
+redis.call('HDEL', KEYS[2], F.APPLIED_VERSION)
+return 'ok'
+"#;
+
 /// What the bridge last applied for one user.
 #[derive(Clone, Debug, Default)]
 pub struct Applied {
@@ -105,6 +114,7 @@ pub struct SyncStore {
     keys: Keys,
     record: Script,
     link: Script,
+    reopen: Script,
 }
 
 impl SyncStore {
@@ -114,6 +124,7 @@ impl SyncStore {
             keys,
             record: Script::new(&script(RECORD)),
             link: Script::new(&script(LINK)),
+            reopen: Script::new(&script(REOPEN)),
         }
     }
 
@@ -212,6 +223,25 @@ impl SyncStore {
         Ok(written(&s))
     }
 
+    /// Makes the user's next event converge it again, whatever version
+    /// was applied (see `REOPEN`).
+    pub async fn reopen(
+        &self,
+        lease: &Lease,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Written, redis::RedisError> {
+        let mut r = self.redis.clone();
+        let s: String = self
+            .reopen
+            .key(&lease.key)
+            .key(self.keys.sync(tenant, id))
+            .arg(lease.token)
+            .invoke_async(&mut r)
+            .await?;
+        Ok(written(&s))
+    }
+
     /// Forgets a mapping Freshservice says is gone (404).
     pub async fn unlink(
         &self,
@@ -264,7 +294,7 @@ mod tests {
     /// not when a worker first records.
     #[test]
     fn every_field_the_scripts_use_is_a_sync_field() {
-        for (name, s) in [("RECORD", RECORD), ("LINK", LINK)] {
+        for (name, s) in [("RECORD", RECORD), ("LINK", LINK), ("REOPEN", REOPEN)] {
             let refs = lua_field_refs(s);
             assert!(!refs.is_empty(), "{name} names no field");
             for r in refs {
@@ -278,7 +308,7 @@ mod tests {
 
     #[test]
     fn no_script_spells_a_field_by_hand() {
-        for (name, s) in [("RECORD", RECORD), ("LINK", LINK)] {
+        for (name, s) in [("RECORD", RECORD), ("LINK", LINK), ("REOPEN", REOPEN)] {
             assert_eq!(quoted_fields(s, field::ALL), Vec::<&str>::new(), "{name}");
         }
     }

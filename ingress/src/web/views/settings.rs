@@ -8,7 +8,7 @@ use shared::{
     freshservice::{fields::OKTA_NAMESPACE, Choice, GroupKind, RequesterField, RequesterGroup},
     mapping::{EnterpriseAttr, Row},
     records::settings::{DeleteMode, TenantSettings},
-    tenant::Tenant,
+    tenant::{Tenant, TenantState},
 };
 
 use super::{layout, Nav};
@@ -50,6 +50,9 @@ pub fn page(p: Page<'_>) -> Html<String> {
         p { "Account " strong { (t.domain) ".freshservice.com" } " · installed " (t.created_at) " · SCIM base URL " code { (scim_base) } }
         @if let Some((msg, ok)) = notice {
             @if ok { p.ok role="status" { (msg) } } @else { p.error role="alert" { (msg) } }
+        }
+        @if t.state == TenantState::Paused {
+            p #tenant-paused .warn role="status" { "Paused by an operator" @if let Some(r) = &t.state_reason { " (" (r) ")" } ". Okta's changes are accepted and kept; none reaches Freshservice until whoever runs the bridge resumes the tenant. Replacing the API key below does not resume it." }
         }
         section aria-labelledby="custom-h" {
             h2 #custom-h { "Custom fields for Okta" }

@@ -82,6 +82,7 @@ pub fn page(v: &StatusView, csrf: &str, refresh: Duration) -> Html<String> {
                 @match &v.health {
                     Health::Active => p #tenant-state .ok { "Active: changes flow to Freshservice." },
                     Health::Paused { until } => p #tenant-state .warn { "Paused for Freshservice's rate limit (429) until " (until) ". Changes wait and resume on their own." },
+                    Health::OperatorPaused { reason } => p #tenant-state .warn { "Paused by an operator" @if let Some(r) = reason { " (" (r) ")" } ". Okta's changes are accepted and kept; none reaches Freshservice until whoever runs the bridge resumes the tenant." },
                     Health::CredentialsRejected { reason } => p #tenant-state .error { "Credentials rejected: Freshservice refused the API key (" (reason) "). Changes are kept. Enter a valid admin key on the " a href="/settings" { "settings page" } " to resume." },
                 }
             }

@@ -12,6 +12,7 @@ mod errors;
 mod groups;
 mod hostile;
 mod okta_sequences;
+mod operator;
 mod records_format;
 mod tls;
 mod walking_skeleton;

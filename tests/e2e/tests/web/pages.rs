@@ -214,3 +214,33 @@ async fn status_counts_search_and_tenant_isolation() -> anyhow::Result<()> {
     assert_no_secrets_logged();
     Ok(())
 }
+
+/// A tenant paused by an operator (`ingress tenant pause`) says so, with
+/// the reason, on its status and settings pages; resumed, it is active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_tenant_says_so_on_its_pages() -> anyhow::Result<()> {
+    let stack = Stack::start_with(StackOptions {
+        workers: 0,
+        ..web_options()
+    })
+    .await?;
+    let cfg = ingress::config::IngressConfig::from_source(stack.env())?;
+    let ops = ingress::cli::ops::Ops::connect(&cfg.common).await?;
+    ops.pause(&stack.tenant_id, Some("moving to the Pro plan"))
+        .await?;
+    let mut admin = Admin::new(&stack);
+    assert_eq!(admin.sign_in(&[("token", &stack.token)]).await?, 303);
+    let said = "Paused by an operator (moving to the Pro plan)";
+    for page in ["/status", "/settings"] {
+        let (s, html) = admin.get(page).await?;
+        assert_eq!(s, 200, "{page}");
+        assert!(html.contains(said), "{page}: {html}");
+    }
+    ops.resume(&stack.tenant_id).await?;
+    let (_, html) = admin.get("/status").await?;
+    assert!(html.contains("Active: changes flow"), "{html}");
+    let (_, html) = admin.get("/settings").await?;
+    assert!(!html.contains("Paused by an operator"), "{html}");
+    stack.stop().await;
+    Ok(())
+}

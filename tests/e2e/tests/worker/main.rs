@@ -13,6 +13,7 @@ mod faults;
 mod groups;
 mod lifecycle;
 mod mapping;
+mod operator;
 mod ops;
 mod profile;
 mod redirect;
