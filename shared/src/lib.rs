@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod event;
 pub mod freshservice;
 pub mod keys;
+pub mod pending;
 pub mod queue;
 pub mod records;
 pub mod redis_conn;

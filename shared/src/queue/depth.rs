@@ -1,4 +1,5 @@
-//! Queue depth: how many change events wait on a queue, read with a
+//! Queue depth: how many change events wait on a queue (and how many
+//! consumers it has), read with a
 //! passive declare over one long-lived connection (opened on first use,
 //! re-opened after a failure), so a page view or a metrics scrape costs a
 //! round trip, not a TCP and AMQP handshake.
@@ -29,6 +30,15 @@ struct Live {
     channel: Channel,
 }
 
+/// What a passive declare tells of a queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Messages ready (not delivered to a consumer, so not unacked).
+    pub ready: u32,
+    /// Consumers attached.
+    pub consumers: u32,
+}
+
 /// Reads queue depths; share one per process.
 pub struct QueueDepth {
     url: String,
@@ -51,6 +61,12 @@ impl QueueDepth {
     /// Events ready on `queue` (not yet delivered to a consumer); `None`
     /// when the queue does not exist. Gives up after the timeout.
     pub async fn ready(&self, queue: &str) -> Result<Option<u32>, DepthError> {
+        Ok(self.stats(queue).await?.map(|s| s.ready))
+    }
+
+    /// Ready events and consumers of `queue`; `None` when the queue does
+    /// not exist. Gives up after the timeout.
+    pub async fn stats(&self, queue: &str) -> Result<Option<QueueStats>, DepthError> {
         match tokio::time::timeout(self.timeout, self.read(queue)).await {
             Ok(r) => r,
             Err(_) => {
@@ -61,7 +77,7 @@ impl QueueDepth {
         }
     }
 
-    async fn read(&self, queue: &str) -> Result<Option<u32>, DepthError> {
+    async fn read(&self, queue: &str) -> Result<Option<QueueStats>, DepthError> {
         let mut live = self.live.lock().await;
         let channel = match live.as_ref() {
             Some(l) if l.conn.status().connected() && l.channel.status().connected() => {
@@ -97,7 +113,10 @@ impl QueueDepth {
             )
             .await;
         match declared {
-            Ok(q) => Ok(Some(q.message_count())),
+            Ok(q) => Ok(Some(QueueStats {
+                ready: q.message_count(),
+                consumers: q.consumer_count(),
+            })),
             Err(lapin::Error::ProtocolError(e)) if e.get_id() == NOT_FOUND => Ok(None),
             Err(e) => {
                 live.take();
@@ -156,6 +175,13 @@ mod tests {
         }
         assert_eq!(depth.ready(&format!("{name}-missing")).await.unwrap(), None);
         assert_eq!(depth.ready(&name).await.unwrap(), Some(3));
+        assert_eq!(
+            depth.stats(&name).await.unwrap(),
+            Some(QueueStats {
+                ready: 3,
+                consumers: 0
+            })
+        );
         ch.queue_delete(&name, Default::default()).await.unwrap();
         let _ = conn.close(200, "test done").await;
     }

@@ -8,6 +8,8 @@ pub mod publish;
 pub mod topology;
 
 pub use deadletters::{DeadLetterError, DeadLetterQueue};
-pub use depth::{DepthError, QueueDepth};
-pub use publish::{PublishError, Publisher};
+pub use depth::{DepthError, QueueDepth, QueueStats};
+pub use publish::{
+    request_id_of, PublishError, PublishObserver, PublishOutcome, Publisher, REQUEST_ID_HEADER,
+};
 pub use topology::Topology;
