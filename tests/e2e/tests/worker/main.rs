@@ -13,6 +13,7 @@ mod faults;
 mod groups;
 mod lifecycle;
 mod mapping;
+mod observability;
 mod ops;
 mod profile;
 mod redirect;

@@ -44,9 +44,7 @@ async fn health_readiness_metrics_and_graceful_stop() -> anyhow::Result<()> {
         "{text}"
     );
     assert!(
-        text.contains(
-            "\nbridge_worker_freshservice_calls_total{op=\"create\",status=\"201\"} 1\n"
-        ),
+        text.contains("\nbridge_worker_freshservice_calls_total{op=\"create\",status=\"201\"} 1\n"),
         "{text}"
     );
     assert!(
