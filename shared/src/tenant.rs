@@ -310,7 +310,10 @@ impl TenantStore {
                     Some(v) => redis::FromRedisValue::from_redis_value(v)?,
                     None => false,
                 };
-                Ok((TenantState::parse(state.as_deref().unwrap_or("active")), paused))
+                Ok((
+                    TenantState::parse(state.as_deref().unwrap_or("active")),
+                    paused,
+                ))
             })
             .collect()
     }
