@@ -38,6 +38,10 @@ pub struct IngressConfig {
     /// `SWEEP_GRACE_MS`: a change must be this old before the sweeper
     /// considers its publish lost.
     pub sweep_grace: Duration,
+    /// `METRICS_COLLECT_INTERVAL_MS`: how often the queue depths, pending
+    /// changes and tenant states behind `/metrics` are read
+    /// (`ingress/src/metrics/collect.rs`).
+    pub metrics_collect_interval: Duration,
     /// The admin pages' settings.
     pub web: WebConfig,
     /// Limits of the HTTP server itself (connections, slow clients).
@@ -206,6 +210,7 @@ impl IngressConfig {
             backend_timeout: positive_millis(src, "SCIM_BACKEND_TIMEOUT_MS", 2_000)?,
             sweep_interval: millis(src, "SWEEP_INTERVAL_MS", 5_000)?,
             sweep_grace: millis(src, "SWEEP_GRACE_MS", 10_000)?,
+            metrics_collect_interval: positive_millis(src, "METRICS_COLLECT_INTERVAL_MS", 5_000)?,
             web: WebConfig::from_source(src)?,
             http,
         })
@@ -233,6 +238,7 @@ mod tests {
         assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_base_url, "http://127.0.0.1:8080");
         assert_eq!(c.uninstall_broker_timeout, Duration::from_secs(15));
+        assert_eq!(c.metrics_collect_interval, Duration::from_secs(5));
         assert_eq!(
             c.common.freshservice_url_template.base("acme"),
             "https://acme.freshservice.com"

@@ -34,6 +34,9 @@
 //! - `users` is the users service: the read and write paths of
 //!   `/Users` (query planning, optimistic updates, publish or undo) with
 //!   no HTTP in them; `http::users` only translates.
+//! - [`metrics`] is `/metrics`: the HTTP layer, the publisher's observer
+//!   and the background collector of queue depths and pending changes.
+//! - `request_id` takes or makes each request's `X-Request-Id`.
 //! - [`scim`] is the SCIM model (resources, filters, patches, errors);
 //!   [`store`] keeps users in Redis; `outbox` publishes change events
 //!   and sweeps the ones left unpublished.
@@ -45,7 +48,9 @@ pub mod config;
 mod groups;
 mod guard;
 mod http;
+pub mod metrics;
 mod outbox;
+mod request_id;
 pub mod scim;
 mod serve;
 pub mod server;

@@ -1,16 +1,22 @@
 //! Starting the ingress: load the TLS certificate if any (`tls`), connect
 //! to Redis and RabbitMQ, build the state, serve HTTP or HTTPS (`serve`),
-//! run the sweeper, and shut down gracefully on a signal.
+//! run the sweeper and the metrics collector, and shut down gracefully on
+//! a signal.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use shared::{keys::Keys, queue::Publisher, queue::Topology, tenant::TenantStore};
+use shared::{
+    keys::Keys,
+    queue::{Publisher, QueueDepth, Topology},
+    tenant::TenantStore,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     app::router,
     config::IngressConfig,
+    metrics::{collect::Collector, IngressMetrics, PublishWatch},
     outbox::Outbox,
     serve::ConnectionStats,
     state::{AppState, Backend},
@@ -31,26 +37,33 @@ pub async fn state(config: IngressConfig) -> anyhow::Result<AppState> {
     );
     let users = UserStore::new(redis.clone(), keys.clone());
     let groups = GroupStore::new(redis.clone(), keys);
-    let publisher = Arc::new(Publisher::new(
-        config.common.amqp_url.clone(),
-        Topology::new(config.common.queue_prefix.clone()),
-        config.publish_timeout,
-    ));
+    let metrics = Arc::new(IngressMetrics::new());
+    let publisher = Arc::new(
+        Publisher::new(
+            config.common.amqp_url.clone(),
+            Topology::new(config.common.queue_prefix.clone()),
+            config.publish_timeout,
+        )
+        .with_observer(Arc::new(PublishWatch(metrics.clone()))),
+    );
     // Connect eagerly so a bad AMQP_URL shows at start, but do not fail:
     // the publisher reconnects and requests answer 503 meanwhile.
     if !publisher.is_connected().await {
         tracing::warn!("message broker not reachable yet; SCIM writes answer 503 until it is");
     }
     let outbox = Outbox::new(publisher, users.clone(), groups.clone());
-    Ok(AppState::new(Backend {
-        config: Arc::new(config),
-        tenants,
-        users,
-        groups,
-        outbox,
-        redis,
-        tokens: Default::default(),
-    }))
+    Ok(AppState::new(
+        Backend {
+            config: Arc::new(config),
+            tenants,
+            users,
+            groups,
+            outbox,
+            redis,
+            tokens: Default::default(),
+        },
+        metrics,
+    ))
 }
 
 /// A running ingress (for tests and `main`).
@@ -93,6 +106,20 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
         grace,
         stop.clone(),
     ));
+    let backend = &state.backend;
+    let collector = Collector {
+        metrics: state.metrics.clone(),
+        tenants: backend.tenants.clone(),
+        redis: backend.redis.clone(),
+        keys: backend.tenants.keys().clone(),
+        topology: backend.outbox.publisher().topology().clone(),
+        depth: QueueDepth::new(
+            backend.config.common.amqp_url.clone(),
+            backend.config.backend_timeout,
+        ),
+        interval: backend.config.metrics_collect_interval,
+    };
+    tokio::spawn(collector.run(stop.clone()));
     let app = router(state);
     let connections = ConnectionStats::default();
     let (stats, shutdown) = (connections.clone(), stop.clone());

@@ -13,6 +13,7 @@ use crate::config::IngressConfig;
 use crate::{
     account::Accounts,
     guard::Guard,
+    metrics::IngressMetrics,
     outbox::Outbox,
     store::{GroupStore, UserStore},
     token_cache::TokenCache,
@@ -30,11 +31,14 @@ pub struct AppState {
     pub web: Web,
     /// Calls to Freshservice accounts (install check, settings, `/Schemas`).
     pub accounts: Arc<Accounts>,
+    /// What `/metrics` serves.
+    pub metrics: Arc<IngressMetrics>,
 }
 
 impl AppState {
-    /// Builds the parts that derive from the configuration around `backend`.
-    pub fn new(backend: Backend) -> Self {
+    /// Builds the parts that derive from the configuration around
+    /// `backend`; `metrics` is the one the publisher already reports to.
+    pub fn new(backend: Backend, metrics: Arc<IngressMetrics>) -> Self {
         let config = &backend.config;
         let web_config = &config.web;
         let guard = Guard::new(web_config.failures_per_min, web_config.trust_forwarded_for);
@@ -60,6 +64,7 @@ impl AppState {
             ),
             accounts: Arc::new(accounts),
             backend,
+            metrics,
         }
     }
 }

@@ -112,9 +112,16 @@ impl Keys {
     pub fn pause(&self, tenant: &str) -> String {
         self.t(tenant, "pause")
     }
-    /// Sets of user ids by sync outcome, for the status page's counts.
+    /// Set of the ids of users whose last change was dead-lettered (the
+    /// status page's and `bridge_tenant_users_failed`'s count).
     pub fn failed(&self, tenant: &str) -> String {
         self.t(tenant, "failed")
+    }
+    /// Sorted set: `u:<id>` (a user) or `g:<id>` (a group) → time (ms) of
+    /// the oldest change the ingress accepted that no worker has applied
+    /// or dead-lettered yet ([`crate::pending`]).
+    pub fn pending(&self, tenant: &str) -> String {
+        self.t(tenant, "pending")
     }
     /// Cached Freshservice requester fields (JSON) for this tenant.
     pub fn requester_fields(&self, tenant: &str) -> String {
@@ -256,6 +263,7 @@ mod tests {
             k.departments("t1"),
             k.manager_waiters("t1", "m"),
             k.failed("t1"),
+            k.pending("t1"),
             k.pause("t1"),
             k.requester_fields("t1"),
             k.web_session("t1", "abc"),

@@ -19,6 +19,7 @@ pub mod crypto;
 pub mod event;
 pub mod freshservice;
 pub mod keys;
+pub mod pending;
 pub mod queue;
 pub mod records;
 pub mod redis_conn;

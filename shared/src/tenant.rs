@@ -369,6 +369,37 @@ impl TenantStore {
         Ok(())
     }
 
+    /// The state of each of `ids`, in order, and whether it is paused after
+    /// a 429 (`Keys::pause`), in one pipeline; a tenant gone meanwhile
+    /// reads as active and not paused. For the metrics collector.
+    pub async fn states(&self, ids: &[String]) -> Result<Vec<(TenantState, bool)>, TenantError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut p = redis::pipe();
+        for id in ids {
+            p.hget(self.keys.tenant(id), "state")
+                .exists(self.keys.pause(id));
+        }
+        let flat: Vec<redis::Value> = p.query_async(&mut self.redis.clone()).await?;
+        flat.chunks(2)
+            .map(|c| {
+                let state: Option<String> = match c.first() {
+                    Some(v) => redis::FromRedisValue::from_redis_value(v)?,
+                    None => None,
+                };
+                let paused: bool = match c.get(1) {
+                    Some(v) => redis::FromRedisValue::from_redis_value(v)?,
+                    None => false,
+                };
+                Ok((
+                    TenantState::parse(state.as_deref().unwrap_or("active")),
+                    paused,
+                ))
+            })
+            .collect()
+    }
+
     /// Every installed tenant, ordered by domain.
     pub async fn list(&self) -> Result<Vec<Tenant>, TenantError> {
         let mut out = Vec::new();

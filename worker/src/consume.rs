@@ -207,6 +207,7 @@ impl Consumer {
             Ok(ids) => ids,
             Err(e) => {
                 // Redis briefly away: keep serving the tenants we follow.
+                self.metrics.redis_error();
                 tracing::warn!(error = %e, "could not list tenants; keeping current consumers");
                 return Ok(());
             }
@@ -265,6 +266,9 @@ impl Consumer {
                     .basic_cancel(&f.tag, BasicCancelOptions::default())
                     .await;
                 self.metrics.consumer_ended("uninstalled");
+                // Its series go now; in-flight deliveries settled later
+                // do not bring them back (`metrics.rs`).
+                self.metrics.forget_tenant(&id);
                 // Its uninstall deletes the queue too; this catches a delete
                 // that did not reach the broker.
                 if let Err(e) = self.delete_queue(ctl, &id).await {
@@ -421,6 +425,9 @@ impl Consumer {
         while let Some(delivery) = stream.next().await {
             match delivery {
                 Ok(d) => {
+                    // Unacknowledged from now until settled (or returned
+                    // to the queue when the channel closes).
+                    let held = self.metrics.delivery(&tenant);
                     let Ok(own) = mine_slots.clone().acquire_owned().await else {
                         break;
                     };
@@ -430,6 +437,7 @@ impl Consumer {
                     let me = self.clone();
                     tokio::spawn(async move {
                         me.process(d).await;
+                        drop(held);
                         drop(permit);
                         drop(own);
                     });
@@ -441,10 +449,18 @@ impl Consumer {
             }
         }
         if !mine.is_cancelled() {
-            let _ = ended_tx.send(Ended { tenant, tag });
+            let _ = ended_tx.send(Ended {
+                tenant: tenant.clone(),
+                tag,
+            });
         }
         let _ = mine_slots.acquire_many(slots as u32).await;
         let _ = channel.close(200, "consumer ended").await;
+        // Every delivery of this consumer is settled: a tenant uninstalled
+        // meanwhile loses the series its last events brought back.
+        if matches!(self.tenants.is_installed(&tenant).await, Ok(false)) {
+            self.metrics.forget_tenant(&tenant);
+        }
     }
 
     async fn process(&self, delivery: Delivery) {
@@ -461,20 +477,40 @@ impl Consumer {
                     .await
                     .is_ok();
                 self.metrics.dead_letter("unreadable");
+                self.metrics.event("dead_lettered", started.elapsed());
                 settle(&delivery, ok).await;
                 return;
             }
         };
-        // Every log line of this event carries the SCIM request's id, so a
-        // change can be followed from ingress to worker.
-        let span = tracing::info_span!("event", tenant = %ev.tenant, kind = ev.kind.as_str(), user = %ev.id, request_id = %ev.request_id, version = ev.version);
-        let outcome = self.converger.handle(&ev).instrument(span).await;
-        self.metrics.event(outcome.label(), started.elapsed());
-        let settled = match outcome {
+        // The SCIM request's id, from the message's `x-request-id` header
+        // (the event's own field for events published before it existed):
+        // every log line of this event carries it, the Freshservice calls'
+        // included, so a change can be followed from ingress to worker.
+        let request_id = shared::queue::request_id_of(&delivery.properties)
+            .unwrap_or_else(|| ev.request_id.clone());
+        let span = tracing::info_span!("event", tenant = %ev.tenant, kind = ev.kind.as_str(), user = %ev.id, request_id = %request_id, version = ev.version);
+        let outcome = self.converger.handle(&ev).instrument(span.clone()).await;
+        let exhausted =
+            matches!(outcome, Outcome::Retry { .. }) && ev.attempt + 1 >= self.config.max_attempts;
+        let label = if exhausted {
+            "dead_lettered"
+        } else {
+            outcome.label()
+        };
+        self.metrics.event(label, started.elapsed());
+        let settled = self.settle_outcome(&ev, outcome).instrument(span).await;
+        settle(&delivery, settled).await;
+    }
+
+    /// Makes the outcome durable: parked, re-queued for a retry, or
+    /// dead-lettered. False when that failed (the event goes back to the
+    /// queue).
+    async fn settle_outcome(&self, ev: &ChangeEvent, outcome: Outcome) -> bool {
+        match outcome {
             Outcome::Applied | Outcome::Skipped(_) => true,
             Outcome::Park { after, reason } => {
                 tracing::debug!(tenant = %ev.tenant, user = %ev.id, ?after, %reason, "parking event");
-                self.park(&ev, after).await
+                self.park(ev, after).await
             }
             Outcome::Retry { after, reason } if ev.attempt + 1 < self.config.max_attempts => {
                 let mut next = ev.clone();
@@ -485,15 +521,14 @@ impl Consumer {
             }
             Outcome::Retry { reason, .. } => {
                 self.dead_letter(
-                    &ev,
+                    ev,
                     DeadClass::RetriesExhausted,
                     format!("gave up after {} attempts: {reason}", ev.attempt + 1),
                 )
                 .await
             }
-            Outcome::Dead { class, reason } => self.dead_letter(&ev, class, reason).await,
-        };
-        settle(&delivery, settled).await;
+            Outcome::Dead { class, reason } => self.dead_letter(ev, class, reason).await,
+        }
     }
 
     /// Puts the event on the smallest wait tier at least `after` long; it
@@ -516,10 +551,16 @@ impl Consumer {
         };
         // Each dead letter gets its own message id so one can be replayed.
         let id = uuid::Uuid::new_v4().to_string();
-        self.publisher
+        let published = self
+            .publisher
             .publish(&self.topology.dead(), &body, &id)
             .await
-            .is_ok()
+            .is_ok();
+        if published {
+            // Failed now, no longer pending (`shared/src/pending.rs`).
+            self.converger.dead_lettered(ev, dl.class.as_str()).await;
+        }
+        published
     }
 }
 

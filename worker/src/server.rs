@@ -132,7 +132,7 @@ async fn render_metrics(
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            crate::metrics::CONTENT_TYPE,
         )],
         h.metrics.render(),
     )

@@ -84,18 +84,21 @@ impl Ops {
     /// `ingress tenant list`: every tenant with its state, queue and counts.
     pub async fn tenant_rows(&self) -> Result<Vec<TenantRow>, OpsError> {
         let tenants = self.tenants.list().await?;
+        let ids: Vec<String> = tenants.iter().map(|t| t.id.clone()).collect();
+        let mut r = self.redis.clone();
         let mut p = redis::pipe();
-        for t in &tenants {
-            p.zcard(self.keys.users(&t.id))
-                .scard(self.keys.failed(&t.id));
+        for t in &ids {
+            p.zcard(self.keys.users(t));
         }
-        let counts: Vec<u64> = if tenants.is_empty() {
+        let users: Vec<u64> = if ids.is_empty() {
             Vec::new()
         } else {
-            p.query_async(&mut self.redis.clone()).await?
+            p.query_async(&mut r).await?
         };
+        let now = chrono::Utc::now().timestamp_millis();
+        let pending = shared::pending::read_many(&mut r, &self.keys, &ids, now).await?;
         let mut rows = Vec::with_capacity(tenants.len());
-        for (i, t) in tenants.into_iter().enumerate() {
+        for ((t, users), pending) in tenants.into_iter().zip(users).zip(pending) {
             let queue = self
                 .depth
                 .counts(&self.topology.tenant_queue(&t.id))
@@ -103,8 +106,10 @@ impl Ops {
             rows.push(TenantRow {
                 queue_ready: queue.map(|q| q.ready),
                 queue_consumers: queue.map(|q| q.consumers),
-                users: counts.get(2 * i).copied().unwrap_or(0),
-                failed: counts.get(2 * i + 1).copied().unwrap_or(0),
+                users,
+                pending: pending.pending,
+                oldest_pending_secs: pending.oldest.map(|d| d.as_secs()),
+                failed: pending.failed,
                 id: t.id,
                 domain: t.domain,
                 state: t.state.as_str(),
@@ -290,6 +295,11 @@ pub struct TenantRow {
     pub queue_consumers: Option<u32>,
     /// SCIM users the ingress stores for it (`Keys::users`).
     pub users: u64,
+    /// Users and groups with an accepted change no worker has applied yet
+    /// (`Keys::pending`).
+    pub pending: u64,
+    /// Age in seconds of the oldest of them; `None` when nothing is pending.
+    pub oldest_pending_secs: Option<u64>,
     /// Users whose last change failed for good (`Keys::failed`).
     pub failed: u64,
 }
@@ -323,6 +333,14 @@ pub const TENANT_COLUMNS: &[Column<TenantRow>] = &[
     Column {
         header: "USERS",
         cell: |r| r.users.to_string(),
+    },
+    Column {
+        header: "PENDING",
+        cell: |r| r.pending.to_string(),
+    },
+    Column {
+        header: "OLDEST",
+        cell: |r| r.oldest_pending_secs.map(|s| format!("{s}s")).unwrap_or_default(),
     },
     Column {
         header: "FAILED",
@@ -440,6 +458,8 @@ mod tests {
             queue_ready: Some(3),
             queue_consumers: Some(0),
             users: 10,
+            pending: 2,
+            oldest_pending_secs: Some(42),
             failed: 1,
         }
     }
@@ -458,6 +478,8 @@ mod tests {
         assert_eq!(v[0]["queue_ready"], 3);
         assert_eq!(v[0]["state"], "paused");
         assert_eq!(v[0]["failed"], 1);
+        assert_eq!(v[0]["oldest_pending_secs"], 42);
+        assert!(t.contains("42s"), "{t}");
     }
 
     #[test]

@@ -56,7 +56,11 @@ impl FromRequestParts<AppState> for ScimTenant {
                     ),
                     Err(e) => {
                         tracing::error!(error = %e, "tenant lookup failed");
-                        return Err(ScimError::unavailable(super::deadline::RETRY_AFTER_SECS));
+                        let err = ScimError::unavailable(super::deadline::RETRY_AFTER_SECS);
+                        return Err(match e {
+                            shared::tenant::TenantError::Redis(_) => err.from_state_store(),
+                            _ => err,
+                        });
                     }
                 }
             }

@@ -43,10 +43,10 @@ impl From<GroupError> for ScimError {
             GroupError::UnknownMember(_) => ScimError::invalid_value(e.to_string()),
             GroupError::VersionMismatch { .. } => ScimError::precondition_failed(e.to_string()),
             GroupError::Invalid(scim) => scim,
-            GroupError::Contended
-            | GroupError::Store(_)
-            | GroupError::Publish(_)
-            | GroupError::Unexpected(_) => unavailable(e),
+            GroupError::Store(e) => e.into(),
+            GroupError::Contended | GroupError::Publish(_) | GroupError::Unexpected(_) => {
+                unavailable(e)
+            }
         }
     }
 }

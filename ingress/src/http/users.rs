@@ -45,7 +45,10 @@ pub(super) fn unavailable(e: impl std::fmt::Display) -> ScimError {
 
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
-        unavailable(e)
+        match e {
+            StoreError::Redis(_) => unavailable(e).from_state_store(),
+            _ => unavailable(e),
+        }
     }
 }
 
@@ -59,10 +62,10 @@ impl From<UserError> for ScimError {
                 ScimError::precondition_failed(e.to_string())
             }
             UserError::Invalid(scim) => scim,
-            UserError::Contended
-            | UserError::Store(_)
-            | UserError::Publish(_)
-            | UserError::Unexpected(_) => unavailable(e),
+            UserError::Store(e) => e.into(),
+            UserError::Contended | UserError::Publish(_) | UserError::Unexpected(_) => {
+                unavailable(e)
+            }
         }
     }
 }

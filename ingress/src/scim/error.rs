@@ -63,7 +63,14 @@ pub struct ScimError {
     pub detail: String,
     /// Seconds for the `Retry-After` header (503 / 429).
     pub retry_after: Option<u64>,
+    /// The state store (Redis) failed: the answer carries [`StateStoreFailed`]
+    /// for the ingress's metrics (`bridge_ingress_redis_errors_total`).
+    pub state_store: bool,
 }
+
+/// Response extension: the request failed because Redis did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateStoreFailed;
 
 impl ScimError {
     /// Any status with an optional `scimType`.
@@ -73,7 +80,14 @@ impl ScimError {
             scim_type,
             detail: detail.into(),
             retry_after: None,
+            state_store: false,
         }
+    }
+
+    /// The same error, marked as caused by a failed Redis command.
+    pub fn from_state_store(mut self) -> Self {
+        self.state_store = true;
+        self
     }
 
     /// 400 with a `scimType`.
@@ -205,6 +219,9 @@ impl IntoResponse for ScimError {
         }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.state_store {
+            resp.extensions_mut().insert(StateStoreFailed);
         }
         resp
     }

@@ -6,7 +6,8 @@
 //! KEYS (every script but `confirm`): 1 group hash, 2 groups zset (list
 //! order), 3 displayName index, 4 externalId index, 5 members hash,
 //! 6 user → groups hash, 7 group outbox zset, 8 creation-sequence counter,
-//! 9 users zset (the tenant's live users).
+//! 9 users zset (the tenant's live users), 10 the tenant's pending set
+//! (`shared/src/pending.rs`, as in `lua.rs`).
 //!
 //! Field names come from `shared/src/records/group.rs` through the `F`
 //! table, as in `lua.rs`.
@@ -19,10 +20,13 @@ use shared::records::{group::field, lua_fields};
 /// Values per HMGET/HSET/ZMSCORE call inside a script.
 const CHUNK: usize = 500;
 
+/// `F`, the chunk size, the group's pending member (ARGV[1] is the id in
+/// every script here), the helpers, then `body`.
 fn script(body: &str) -> String {
     format!(
-        "{}local CHUNK = {CHUNK}\n{HELPERS}{body}",
-        lua_fields(field::ALL)
+        "{}local CHUNK = {CHUNK}\nlocal PENDING = '{}' .. ARGV[1]\n{HELPERS}{body}",
+        lua_fields(field::ALL),
+        shared::pending::GROUP
     )
 }
 
@@ -138,6 +142,7 @@ end
 index(id, ARGV[3], ARGV[4])
 members(id, cjson.decode(ARGV[8]), cjson.decode(ARGV[9]), joining)
 redis.call('ZADD', KEYS[7], ARGV[6], id)
+redis.call('ZADD', KEYS[10], 'NX', ARGV[6], PENDING)
 return {'ok', v}
 "#,
     )
@@ -162,6 +167,7 @@ local v = redis.call('HINCRBY', KEYS[1], F.VERSION, 1)
 redis.call('HSET', KEYS[1], F.DELETED, 1, F.MODIFIED, ARGV[2])
 redis.call('HDEL', KEYS[1], F.NAME_KEY, F.EXTERNAL_ID)
 redis.call('ZADD', KEYS[7], ARGV[3], id)
+redis.call('ZADD', KEYS[10], 'NX', ARGV[3], PENDING)
 return {'ok', v}
 "#,
     )
@@ -179,6 +185,7 @@ redis.call('ZREM', KEYS[2], id)
 reverse(redis.call('HKEYS', KEYS[5]), id, false)
 redis.call('DEL', KEYS[5])
 redis.call('ZREM', KEYS[7], id)
+redis.call('ZREM', KEYS[10], PENDING)
 redis.call('DEL', KEYS[1])
 return 1
 "#,

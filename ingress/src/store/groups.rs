@@ -60,7 +60,7 @@ impl GroupStore {
         }
     }
 
-    fn write_keys(&self, tenant: &str, id: &str) -> [String; 9] {
+    fn write_keys(&self, tenant: &str, id: &str) -> [String; 10] {
         let k = &self.keys;
         [
             k.group(tenant, id),
@@ -72,6 +72,7 @@ impl GroupStore {
             k.unpublished_groups(tenant),
             k.group_seq(tenant),
             k.users(tenant),
+            k.pending(tenant),
         ]
     }
 

@@ -5,7 +5,10 @@
 //!
 //! KEYS (every script): 1 user hash, 2 users zset (list order), 3 userName
 //! index, 4 externalId index, 5 email index (hash: email → JSON id list),
-//! 6 outbox zset, 7 creation-sequence counter.
+//! 6 outbox zset, 7 creation-sequence counter, 8 the tenant's pending set
+//! (`shared/src/pending.rs`: every write that bumps the version adds the
+//! user with `ZADD NX`, so its entry keeps the time it first went out of
+//! step; the worker removes it once the current version is applied).
 //!
 //! The user hash's field names come from `shared/src/records/user.rs`:
 //! each script opens with the table `F` rendered from those constants (see
@@ -14,9 +17,14 @@
 
 use shared::records::{lua_fields, user::field};
 
-/// `F`, then the index helpers, then `body`.
+/// `F`, the user's pending member (ARGV[1] is the id in every script
+/// here), the index helpers, then `body`.
 fn script(body: &str) -> String {
-    format!("{}{INDEX_FNS}{body}", lua_fields(field::ALL))
+    format!(
+        "{}local PENDING = '{}' .. ARGV[1]\n{INDEX_FNS}{body}",
+        lua_fields(field::ALL),
+        shared::pending::USER
+    )
 }
 
 /// Shared helpers: index maintenance for one user. The email index is read
@@ -89,6 +97,7 @@ redis.call('HSET', KEYS[1], F.DOC, ARGV[2], F.VERSION, 1, F.CREATED, ARGV[6], F.
 redis.call('ZADD', KEYS[2], seq, id)
 index(id, ARGV[3], ARGV[4], ARGV[5])
 redis.call('ZADD', KEYS[6], ARGV[7], id)
+redis.call('ZADD', KEYS[8], 'NX', ARGV[7], PENDING)
 return {'ok', 1, seq}
 "#,
     )
@@ -113,6 +122,7 @@ redis.call('HSET', KEYS[1], F.DOC, ARGV[2], F.MODIFIED, ARGV[6],
   F.USER_NAME, ARGV[3], F.EXTERNAL_ID, ARGV[4], F.EMAILS, ARGV[5])
 index(id, ARGV[3], ARGV[4], ARGV[5])
 redis.call('ZADD', KEYS[6], ARGV[7], id)
+redis.call('ZADD', KEYS[8], 'NX', ARGV[7], PENDING)
 return {'ok', v}
 "#,
     )
@@ -135,6 +145,7 @@ local v = redis.call('HINCRBY', KEYS[1], F.VERSION, 1)
 redis.call('HSET', KEYS[1], F.DELETED, 1, F.MODIFIED, ARGV[2])
 redis.call('HDEL', KEYS[1], F.USER_NAME, F.EXTERNAL_ID, F.EMAILS)
 redis.call('ZADD', KEYS[6], ARGV[3], id)
+redis.call('ZADD', KEYS[8], 'NX', ARGV[3], PENDING)
 return {'ok', v}
 "#,
     )
@@ -151,6 +162,7 @@ if redis.call('HGET', KEYS[1], F.VERSION) ~= '1' then return 0 end
 unindex(id)
 redis.call('ZREM', KEYS[2], id)
 redis.call('ZREM', KEYS[6], id)
+redis.call('ZREM', KEYS[8], PENDING)
 redis.call('DEL', KEYS[1])
 return 1
 "#,

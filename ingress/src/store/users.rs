@@ -124,7 +124,7 @@ impl UserStore {
         }
     }
 
-    fn write_keys(&self, tenant: &str, id: &str) -> [String; 7] {
+    fn write_keys(&self, tenant: &str, id: &str) -> [String; 8] {
         let k = &self.keys;
         [
             k.user(tenant, id),
@@ -134,6 +134,7 @@ impl UserStore {
             k.idx_email(tenant),
             k.unpublished(tenant),
             k.user_seq(tenant),
+            k.pending(tenant),
         ]
     }
 

@@ -167,6 +167,11 @@ impl IntoResponse for WebError {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if matches!(self, Self::Unavailable) {
+            // Only the state store makes this error (the metrics count it).
+            resp.extensions_mut()
+                .insert(crate::scim::error::StateStoreFailed);
+        }
         resp
     }
 }

@@ -363,8 +363,27 @@ impl FsClient {
     }
 
     /// Sends one call. Never panics and never retries: retries belong to the
-    /// caller, which must pass each try through the budget.
+    /// caller, which must pass each try through the budget. Each call is
+    /// logged (info) with its operation, status (0: no answer) and
+    /// latency, under the caller's span: the worker's carries the SCIM
+    /// request's id (`worker/src/consume.rs`).
     pub async fn send(&self, call: &Call) -> Sent {
+        let started = std::time::Instant::now();
+        let sent = self.send_once(call).await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        // No body, path or error text: they may hold a person's data; the
+        // caller logs what it makes of a failure.
+        tracing::info!(
+            op = call.op,
+            status = sent.status,
+            latency_ms,
+            ok = sent.result.is_ok(),
+            "freshservice call"
+        );
+        sent
+    }
+
+    async fn send_once(&self, call: &Call) -> Sent {
         let url = format!("{}/api/v2{}", self.base, call.path);
         let mut req = self
             .http

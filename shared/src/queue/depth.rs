@@ -1,4 +1,5 @@
-//! Queue depth: how many change events wait on a queue, read with a
+//! Queue depth: how many change events wait on a queue (and how many
+//! consumers it has), read with a
 //! passive declare over one long-lived connection (opened on first use,
 //! re-opened after a failure), so a page view or a metrics scrape costs a
 //! round trip, not a TCP and AMQP handshake.

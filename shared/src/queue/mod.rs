@@ -9,5 +9,7 @@ pub mod topology;
 
 pub use deadletters::{DeadLetterError, DeadLetterQueue};
 pub use depth::{DepthError, QueueCounts, QueueDepth};
-pub use publish::{PublishError, Publisher};
+pub use publish::{
+    request_id_of, PublishError, PublishObserver, PublishOutcome, Publisher, REQUEST_ID_HEADER,
+};
 pub use topology::Topology;

@@ -8,12 +8,22 @@
 //! restart heals without restarting the service. Every broker call, the
 //! connect included, gives up after the configured timeout: a broker that
 //! accepts connections but never answers must not hang a request.
+//!
+//! A change event carries the SCIM request's id in the AMQP header
+//! [`REQUEST_ID_HEADER`] (re-published events keep it), and whoever owns
+//! the publisher may watch its publishes and connections through a
+//! [`PublishObserver`] (the ingress's metrics), so this crate needs no
+//! metrics of its own.
 
-use std::time::Duration;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},
     publisher_confirm::Confirmation,
+    types::{AMQPValue, FieldTable, ShortString},
     BasicProperties, Channel, Connection, ConnectionProperties,
 };
 use tokio::sync::Mutex;
@@ -35,6 +45,62 @@ pub enum PublishError {
     Timeout(Duration),
 }
 
+/// The AMQP message header that carries the id of the SCIM request whose
+/// write the event announces.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request id a message carries in [`REQUEST_ID_HEADER`], if any.
+pub fn request_id_of(props: &BasicProperties) -> Option<String> {
+    let headers = props.headers().as_ref()?;
+    match headers.inner().get(&ShortString::from(REQUEST_ID_HEADER))? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
+        _ => None,
+    }
+    .filter(|s| !s.is_empty())
+}
+
+/// How a change event's publish ended, for [`PublishObserver::published`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// The broker confirmed it.
+    Confirmed,
+    /// The broker refused it (nack).
+    Nacked,
+    /// No confirm within the timeout.
+    Timeout,
+    /// Anything else: no connection, a channel error, unroutable.
+    Error,
+}
+
+impl PublishOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Nacked => "nacked",
+            Self::Timeout => "timeout",
+            Self::Error => "error",
+        }
+    }
+
+    fn of(result: &Result<(), PublishError>) -> Self {
+        match result {
+            Ok(()) => Self::Confirmed,
+            Err(PublishError::Nacked) => Self::Nacked,
+            Err(PublishError::Timeout(_)) => Self::Timeout,
+            Err(_) => Self::Error,
+        }
+    }
+}
+
+/// Watches a [`Publisher`] (for metrics).
+pub trait PublishObserver: Send + Sync {
+    /// A change event's publish ended with `outcome` after `took`.
+    fn published(&self, outcome: PublishOutcome, took: Duration);
+    /// A connection to the broker was opened.
+    fn connected(&self);
+}
+
 struct Live {
     conn: Connection,
     channel: Channel,
@@ -48,6 +114,7 @@ pub struct Publisher {
     topology: Topology,
     timeout: Duration,
     live: Mutex<Option<Live>>,
+    observer: Option<Arc<dyn PublishObserver>>,
 }
 
 impl Publisher {
@@ -57,7 +124,14 @@ impl Publisher {
             topology,
             timeout,
             live: Mutex::new(None),
+            observer: None,
         }
+    }
+
+    /// The same publisher, reporting to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn PublishObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     pub fn topology(&self) -> &Topology {
@@ -95,6 +169,9 @@ impl Publisher {
         };
         // Bounded by the caller (`channel`).
         let (conn, channel) = open.await?;
+        if let Some(o) = &self.observer {
+            o.connected();
+        }
         *live = Some(Live {
             conn,
             channel: channel.clone(),
@@ -124,6 +201,19 @@ impl Publisher {
         ev: &ChangeEvent,
         limit: Duration,
     ) -> Result<(), PublishError> {
+        let started = Instant::now();
+        let result = self.publish_change_once(ev, limit).await;
+        if let Some(o) = &self.observer {
+            o.published(PublishOutcome::of(&result), started.elapsed());
+        }
+        result
+    }
+
+    async fn publish_change_once(
+        &self,
+        ev: &ChangeEvent,
+        limit: Duration,
+    ) -> Result<(), PublishError> {
         let timeout = limit.min(self.timeout);
         let id = format!("{}/{}/{}", ev.tenant, ev.id, ev.version);
         let body = ev.to_json();
@@ -131,7 +221,7 @@ impl Publisher {
         for attempt in 0..2 {
             self.ensure_tenant(&ev.tenant, attempt > 0, timeout).await?;
             match self
-                .publish_to(&exchange, &ev.tenant, &body, &id, timeout)
+                .publish_to(&exchange, &ev.tenant, &body, &id, event_rid(ev), timeout)
                 .await
             {
                 // Unroutable: the tenant's queue vanished (deleted by hand or
@@ -150,8 +240,15 @@ impl Publisher {
     pub async fn publish_wait(&self, tier: Duration, ev: &ChangeEvent) -> Result<(), PublishError> {
         let exchange = self.topology.wait(Topology::tier_for(tier));
         let id = format!("{}/{}/{}", ev.tenant, ev.id, ev.version);
-        self.publish_to(&exchange, &ev.tenant, &ev.to_json(), &id, self.timeout)
-            .await
+        self.publish_to(
+            &exchange,
+            &ev.tenant,
+            &ev.to_json(),
+            &id,
+            event_rid(ev),
+            self.timeout,
+        )
+        .await
     }
 
     /// Publishes `body` straight to `queue` (default exchange), e.g. the
@@ -162,7 +259,7 @@ impl Publisher {
         body: &[u8],
         message_id: &str,
     ) -> Result<(), PublishError> {
-        self.publish_to("", queue, body, message_id, self.timeout)
+        self.publish_to("", queue, body, message_id, None, self.timeout)
             .await
     }
 
@@ -205,11 +302,12 @@ impl Publisher {
         routing_key: &str,
         body: &[u8],
         message_id: &str,
+        request_id: Option<&str>,
         timeout: Duration,
     ) -> Result<(), PublishError> {
         let result = tokio::time::timeout(
             timeout,
-            self.publish_inner(exchange, routing_key, body, message_id, timeout),
+            self.publish_inner(exchange, routing_key, body, message_id, request_id, timeout),
         )
         .await;
         let result = match result {
@@ -231,13 +329,19 @@ impl Publisher {
         routing_key: &str,
         body: &[u8],
         message_id: &str,
+        request_id: Option<&str>,
         timeout: Duration,
     ) -> Result<(), PublishError> {
         let channel = self.channel(timeout).await?;
-        let props = BasicProperties::default()
+        let mut props = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
             .with_message_id(message_id.into());
+        if let Some(rid) = request_id {
+            let mut headers = FieldTable::default();
+            headers.insert(REQUEST_ID_HEADER.into(), AMQPValue::LongString(rid.into()));
+            props = props.with_headers(headers);
+        }
         let confirm = channel
             .basic_publish(
                 exchange,
@@ -293,4 +397,9 @@ impl Publisher {
             Err(_) => false,
         }
     }
+}
+
+/// The request id a change event's message carries, if it has one.
+fn event_rid(ev: &ChangeEvent) -> Option<&str> {
+    Some(ev.request_id.as_str()).filter(|r| !r.is_empty() && *r != "-")
 }

@@ -480,3 +480,57 @@ async fn sigterm_mid_load_exits_0_within_the_grace_and_loses_nothing() -> anyhow
     assert!(second.try_wait()?.is_none(), "{}", second.log_tail(20));
     Ok(())
 }
+
+/// The request id Okta's call carried (`X-Request-Id`) reaches the worker
+/// process's JSON log on the line of the Freshservice call it made for
+/// that change (`op` create), through the event's AMQP header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_id_is_on_the_workers_log_line_of_the_freshservice_call() -> anyhow::Result<()>
+{
+    let stack = Stack::start_with(StackOptions {
+        workers: 0,
+        ..Default::default()
+    })
+    .await?;
+    let mut worker = stack
+        .spawn_worker_process_with(
+            Path::new(WORKER_BIN),
+            &env(&[("LOG_FORMAT", "json"), ("RUST_LOG", "info,lapin=warn")]),
+        )
+        .await?;
+    let rid = format!("test-{}", uuid::Uuid::new_v4());
+    let r = stack
+        .http
+        .post(format!("{}/Users", stack.scim_base))
+        .bearer_auth(&stack.token)
+        .header("content-type", "application/scim+json")
+        .header("x-request-id", &rid)
+        .body(full_user("rid.log@example.com", "Rid", "Log", "Tracer").to_string())
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["x-request-id"], rid.as_str());
+    let line = poll(
+        "the create call's log line",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async {
+            let text = std::fs::read_to_string(&worker.log)?;
+            Ok(text
+                .lines()
+                .find(|l| {
+                    l.contains(&rid)
+                        && l.contains("freshservice call")
+                        && l.contains("\"op\":\"create\"")
+                })
+                .map(str::to_string))
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}; the worker's log:\n{}", worker.log_tail(30)))?;
+    let parsed: Value = serde_json::from_str(&line)?;
+    assert_eq!(parsed["fields"]["status"], 201, "{line}");
+    assert_eq!(parsed["span"]["request_id"], rid.as_str(), "{line}");
+    let _ = worker.kill().await;
+    Ok(())
+}

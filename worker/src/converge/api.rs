@@ -12,7 +12,10 @@ use shared::event::DeadClass;
 
 use shared::freshservice::{Answer, Budget, Call, FsClient, FsError, Grant, LeaseRef};
 
-use crate::{lease::Lease, metrics::Metrics};
+use crate::{
+    lease::Lease,
+    metrics::{BudgetWait, Metrics},
+};
 
 /// Why a convergence stopped before it finished.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,7 @@ impl TenantApi<'_> {
             self.metrics.call(call.op, sent.status, started.elapsed());
             if let Some(rem) = sent.remaining {
                 if let Err(e) = self.budget.correct(self.tenant, self.limit, rem).await {
+                    self.metrics.redis_error();
                     tracing::warn!(error = %e, "could not correct the tenant budget");
                 }
             }
@@ -73,8 +77,8 @@ impl TenantApi<'_> {
                 Ok(a) => return Ok(a),
                 Err(FsError::RateLimited { retry_after }) => {
                     // Everyone stops for Retry-After, not just this task.
+                    self.metrics.rate_limit_pause(self.tenant);
                     self.budget.pause(self.tenant, retry_after).await?;
-                    self.metrics.rate_wait("paused_429");
                     return Err(Halt::Park {
                         after: retry_after,
                         reason: format!(
@@ -107,7 +111,7 @@ impl TenantApi<'_> {
                 Grant::Go => return Ok(()),
                 Grant::LeaseLost => return Err(Halt::LeaseLost),
                 Grant::Wait(d) if d <= self.inline_wait => {
-                    self.metrics.rate_wait("inline");
+                    self.metrics.budget_wait(self.tenant, BudgetWait::Inline);
                     // Jitter, so workers waiting on one tenant's budget do
                     // not retry in lockstep (one would win every slot).
                     let spread = (d / 4).min(Duration::from_millis(100)).as_millis() as u64;
@@ -115,7 +119,7 @@ impl TenantApi<'_> {
                     tokio::time::sleep(d + jitter).await;
                 }
                 Grant::Wait(d) => {
-                    self.metrics.rate_wait("parked");
+                    self.metrics.budget_wait(self.tenant, BudgetWait::Parked);
                     return Err(Halt::Park {
                         after: d,
                         reason: "tenant out of API budget or paused".into(),

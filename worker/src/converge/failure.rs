@@ -30,17 +30,24 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Label for metrics.
+    /// The `outcome` label of `bridge_worker_events_total`. An event
+    /// skipped because its change (or a newer one) is already applied was
+    /// coalesced into another event's convergence; a retry whose tries are
+    /// spent is dead-lettered by the consumer, which labels it so itself.
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Applied => "applied",
+            Outcome::Skipped(r) if COALESCED.iter().any(|c| r.starts_with(c)) => "coalesced",
             Outcome::Skipped(_) => "skipped",
             Outcome::Park { .. } => "parked",
-            Outcome::Retry { .. } => "retry",
-            Outcome::Dead { .. } => "dead",
+            Outcome::Retry { .. } => "retried",
+            Outcome::Dead { .. } => "dead_lettered",
         }
     }
 }
+
+/// The skip reasons that mean another event's convergence covered this one.
+const COALESCED: [&str; 2] = ["already applied", "a newer version was recorded"];
 
 /// How long a busy user's event waits before it looks again.
 pub(super) const BUSY_WAIT: Duration = Duration::from_secs(1);
@@ -374,6 +381,11 @@ mod tests {
         let rows = [
             (Outcome::Applied, "applied"),
             (Outcome::Skipped("x"), "skipped"),
+            (Outcome::Skipped("already applied"), "coalesced"),
+            (
+                Outcome::Skipped("a newer version was recorded meanwhile"),
+                "coalesced",
+            ),
             (
                 Outcome::Park {
                     after: BUSY_WAIT,
@@ -386,14 +398,14 @@ mod tests {
                     after: BUSY_WAIT,
                     reason: String::new(),
                 },
-                "retry",
+                "retried",
             ),
             (
                 Outcome::Dead {
                     class: DeadClass::Permanent,
                     reason: String::new(),
                 },
-                "dead",
+                "dead_lettered",
             ),
         ];
         for (o, want) in rows {

@@ -103,7 +103,18 @@ async fn converge(
     let h: HashMap<String, String> = r.hgetall(inner.keys.group(&ev.tenant, &ev.id)).await?;
     let group = match GroupRecord::decode(&h) {
         Ok(Some(g)) => g,
-        Ok(None) => return Ok(Outcome::Skipped("group no longer exists")),
+        Ok(None) => {
+            // Gone for good (a create undone): nothing of it is pending.
+            shared::pending::forget(
+                &mut r,
+                &inner.keys,
+                shared::event::ResourceKind::Group,
+                &ev.tenant,
+                &ev.id,
+            )
+            .await?;
+            return Ok(Outcome::Skipped("group no longer exists"));
+        }
         Err(e) => {
             return Err(Halt::Dead {
                 class: DeadClass::CorruptState,

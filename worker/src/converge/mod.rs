@@ -112,6 +112,21 @@ impl Converger {
         self.inner.note(ev, &outcome).await;
         outcome
     }
+
+    /// The consumer put `ev` on the dead-letter queue: the resource is
+    /// failed (`class`) and no longer pending (`shared/src/pending.rs`),
+    /// unless a newer write was accepted meanwhile.
+    pub async fn dead_lettered(&self, ev: &ChangeEvent, class: &str) {
+        let (t, id, v) = (&ev.tenant, &ev.id, ev.version);
+        let res = match ev.kind {
+            ResourceKind::User => self.inner.sync.dead_lettered(t, id, v, class).await,
+            ResourceKind::Group => self.inner.group_sync.dead_lettered(t, id, v, class).await,
+        };
+        if let Err(e) = res {
+            self.inner.metrics.redis_error();
+            tracing::warn!(error = %e, "could not mark the dead-lettered change as failed");
+        }
+    }
 }
 
 impl Inner {
@@ -150,7 +165,12 @@ impl Inner {
         let h: HashMap<String, String> = r.hgetall(self.keys.user(&ev.tenant, &ev.id)).await?;
         let stored = match desired::Stored::from_hash(&h) {
             Ok(Some(s)) => s,
-            Ok(None) => return Ok(Outcome::Skipped("user no longer exists")),
+            Ok(None) => {
+                // Gone for good (a create undone): nothing of it is pending.
+                shared::pending::forget(&mut r, &self.keys, ResourceKind::User, &ev.tenant, &ev.id)
+                    .await?;
+                return Ok(Outcome::Skipped("user no longer exists"));
+            }
             Err(e) => {
                 return Err(Halt::Dead {
                     class: DeadClass::CorruptState,
@@ -281,6 +301,9 @@ impl Inner {
 
     /// Turns a halt into an outcome, with the side effects it calls for.
     async fn settle_halt(&self, ev: &ChangeEvent, halt: Halt) -> Outcome {
+        if matches!(halt, Halt::Redis(_)) {
+            self.metrics.redis_error();
+        }
         let settled = failure::settle(halt);
         if let Some(reason) = settled.pause_tenant {
             if let Err(e) = self.tenants.reject_credentials(&ev.tenant, &reason).await {
@@ -304,6 +327,7 @@ impl Inner {
             ResourceKind::Group => self.group_sync.failure(t, id, reason, attempts, dead).await,
         };
         if let Err(e) = res {
+            self.metrics.redis_error();
             tracing::warn!(error = %e, "could not update the sync status");
         }
     }

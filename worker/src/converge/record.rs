@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use serde_json::{Map, Value};
 use shared::{
+    event::ResourceKind,
     keys::Keys,
+    pending,
     records::{
         lua_fields,
         sync::{encode_warnings, field, SyncRecord},
@@ -23,9 +25,13 @@ use crate::lease::Lease;
 
 /// Script bodies run behind the field table: `script(RECORD)`.
 ///
-/// KEYS: lease, sync, map_requester, map_scim, failed.
+/// KEYS: lease, sync, map_requester, map_scim, failed, user hash, pending.
 /// ARGV: token, version, requester id ('' = unlink), snapshot ('' = none),
-/// active ('1'/'0'), now, warnings JSON, scim id, waiting for ('' = none).
+/// active ('1'/'0'), now, warnings JSON, scim id, waiting for ('' = none),
+/// the user hash's version field, the user's pending member.
+///
+/// The user stops being pending (`shared/src/pending.rs`) only when the
+/// version recorded is its current one: a write accepted meanwhile keeps it.
 const RECORD: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
 local cur = tonumber(redis.call('HGET', KEYS[2], F.APPLIED_VERSION) or '0')
@@ -49,6 +55,7 @@ redis.call('HSET', KEYS[2], F.APPLIED_VERSION, ARGV[2], F.ACTIVE, ARGV[5], F.UPD
 redis.call('HDEL', KEYS[2], F.LAST_ERROR, F.DEAD)
 if ARGV[9] == '' then redis.call('HDEL', KEYS[2], F.WAITING_FOR) else redis.call('HSET', KEYS[2], F.WAITING_FOR, ARGV[9]) end
 redis.call('SREM', KEYS[5], ARGV[8])
+if v >= tonumber(redis.call('HGET', KEYS[6], ARGV[10]) or '0') then redis.call('ZREM', KEYS[7], ARGV[11]) end
 return 'ok'
 "#;
 
@@ -186,6 +193,8 @@ impl SyncStore {
             .key(self.keys.map_requester(tenant))
             .key(self.keys.map_scim(tenant))
             .key(self.keys.failed(tenant))
+            .key(self.keys.user(tenant, id))
+            .key(self.keys.pending(tenant))
             .arg(lease.token)
             .arg(version)
             .arg(requester_id.map(|r| r.to_string()).unwrap_or_default())
@@ -195,6 +204,8 @@ impl SyncStore {
             .arg(encode_warnings(warnings))
             .arg(id)
             .arg(waiting_for.unwrap_or_default())
+            .arg(shared::records::user::field::VERSION)
+            .arg(pending::member(ResourceKind::User, id))
             .invoke_async(&mut r)
             .await?;
         Ok(written(&s))
@@ -256,6 +267,26 @@ impl SyncStore {
             .hdel(self.keys.sync(tenant, id), field::REQUESTER_ID)
             .query_async(&mut r)
             .await?;
+        Ok(())
+    }
+
+    /// The user's change was dead-lettered (the event is on the
+    /// dead-letter queue): it is failed, and no longer pending unless a
+    /// newer write came meanwhile.
+    pub async fn dead_lettered(
+        &self,
+        tenant: &str,
+        id: &str,
+        version: u64,
+        class: &str,
+    ) -> Result<(), redis::RedisError> {
+        let mut r = self.redis.clone();
+        let _: () = redis::pipe()
+            .hset(self.keys.sync(tenant, id), field::DEAD, class)
+            .sadd(self.keys.failed(tenant), id)
+            .query_async(&mut r)
+            .await?;
+        pending::settle(&mut r, &self.keys, ResourceKind::User, tenant, id, version).await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! The ingress's operator commands as an operator runs them: the real
 //! binary (`e2e-ingress`, the same code as `ingress`) with the stack's
 //! environment. `tenant list` and `queues` show the depth of the tenant's
-//! queue while no worker consumes it; `tenant rotate-token` revokes the old
+//! queue and its pending changes while no worker consumes it; `tenant rotate-token` revokes the old
 //! token (401) and the new one works (200); an unknown tenant is an exit 1
 //! that names it and says how to list tenants.
 
@@ -47,6 +47,9 @@ async fn tenant_list_and_queues_show_the_backlog() -> anyhow::Result<()> {
     assert_eq!(row["queue_consumers"], 0);
     assert_eq!(row["users"], 2);
     assert_eq!(row["failed"], 0);
+    // Both users wait for a worker: pending, the oldest for some time.
+    assert_eq!(row["pending"], 2);
+    assert!(row["oldest_pending_secs"].is_u64(), "{row}");
     assert!(row.get("token_hash").is_none() && row.get("api_key").is_none());
 
     let table = stack.run_command(INGRESS_BIN, &["tenant", "list"]).await?;

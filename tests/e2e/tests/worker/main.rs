@@ -14,6 +14,7 @@ mod groups;
 mod lifecycle;
 mod mapping;
 mod operator;
+mod observability;
 mod ops;
 mod profile;
 mod redirect;

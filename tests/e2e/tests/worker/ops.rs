@@ -40,15 +40,15 @@ async fn health_readiness_metrics_and_graceful_stop() -> anyhow::Result<()> {
         .text()
         .await?;
     assert!(
-        text.contains("worker_events_total{outcome=\"applied\"} 1"),
+        text.contains("\nbridge_worker_events_total{outcome=\"applied\"} 1\n"),
         "{text}"
     );
     assert!(
-        text.contains("worker_freshservice_calls_total{op=\"create\",status=\"201\"} 1"),
+        text.contains("\nbridge_worker_freshservice_calls_total{op=\"create\",status=\"201\"} 1\n"),
         "{text}"
     );
     assert!(
-        text.contains("worker_freshservice_call_seconds_bucket"),
+        text.contains("\nbridge_worker_freshservice_call_duration_seconds_bucket{"),
         "{text}"
     );
 

@@ -19,7 +19,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 use shared::{
+    event::ResourceKind,
     keys::Keys,
+    pending,
     records::{
         group_sync::{field, GroupSyncRecord},
         lua_fields,
@@ -76,26 +78,32 @@ end
 return 'ok'
 "#;
 
-/// A converged group. KEYS: lease, sync. ARGV: token, version ('0': a
-/// recheck, keep the applied one), name, waiting JSON, now.
+/// A converged group. KEYS: lease, sync, group hash, pending. ARGV: token,
+/// version ('0': a recheck, keep the applied one), name, waiting JSON, now,
+/// the group hash's version field, the group's pending member. The group
+/// stops being pending (`shared/src/pending.rs`) only when the applied
+/// version is its current one.
 const RECORD: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
 local cur = tonumber(redis.call('HGET', KEYS[2], F.APPLIED_VERSION) or '0')
-if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[2], F.APPLIED_VERSION, ARGV[2]) end
+if tonumber(ARGV[2]) > cur then redis.call('HSET', KEYS[2], F.APPLIED_VERSION, ARGV[2]) cur = tonumber(ARGV[2]) end
 redis.call('HSET', KEYS[2], F.NAME, ARGV[3], F.WAITING, ARGV[4], F.UPDATED_AT, ARGV[5], F.ATTEMPTS, 0)
 redis.call('HDEL', KEYS[2], F.LAST_ERROR, F.DEAD)
+if cur >= tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0') then redis.call('ZREM', KEYS[4], ARGV[7]) end
 return 'ok'
 "#;
 
 /// A deleted group whose requester group is gone (or never was): only the
 /// applied version stays, so old events of it are skipped cheaply.
-/// KEYS: lease, sync, fs_members. ARGV: token, version, now.
+/// KEYS: lease, sync, fs_members, group hash, pending. ARGV: token,
+/// version, now, the group hash's version field, the pending member.
 const CLEAR: &str = r#"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
 local cur = tonumber(redis.call('HGET', KEYS[2], F.APPLIED_VERSION) or '0')
 local v = math.max(cur, tonumber(ARGV[2]))
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[2], F.APPLIED_VERSION, v, F.UPDATED_AT, ARGV[3])
+if v >= tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') then redis.call('ZREM', KEYS[5], ARGV[5]) end
 return 'ok'
 "#;
 
@@ -287,11 +295,15 @@ impl GroupSyncStore {
             .record
             .key(&lease.key)
             .key(self.keys.group_sync(tenant, id))
+            .key(self.keys.group(tenant, id))
+            .key(self.keys.pending(tenant))
             .arg(lease.token)
             .arg(version.unwrap_or(0))
             .arg(name)
             .arg(serde_json::Value::from(waiting.to_vec()).to_string())
             .arg(chrono::Utc::now().to_rfc3339())
+            .arg(shared::records::group::field::VERSION)
+            .arg(pending::member(ResourceKind::Group, id))
             .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(written(&s))
@@ -304,12 +316,34 @@ impl GroupSyncStore {
             .key(&lease.key)
             .key(self.keys.group_sync(tenant, id))
             .key(self.keys.group_fs_members(tenant, id))
+            .key(self.keys.group(tenant, id))
+            .key(self.keys.pending(tenant))
             .arg(lease.token)
             .arg(version)
             .arg(chrono::Utc::now().to_rfc3339())
+            .arg(shared::records::group::field::VERSION)
+            .arg(pending::member(ResourceKind::Group, id))
             .invoke_async(&mut self.redis.clone())
             .await?;
         Ok(written(&s))
+    }
+
+    /// The group's change was dead-lettered: no longer pending unless a
+    /// newer write came meanwhile (groups have no failed set; their
+    /// status shows the dead class).
+    pub async fn dead_lettered(
+        &self,
+        tenant: &str,
+        id: &str,
+        version: u64,
+        class: &str,
+    ) -> Result<(), redis::RedisError> {
+        let mut r = self.redis.clone();
+        let _: () = r
+            .hset(self.keys.group_sync(tenant, id), field::DEAD, class)
+            .await?;
+        pending::settle(&mut r, &self.keys, ResourceKind::Group, tenant, id, version).await?;
+        Ok(())
     }
 
     /// Notes a failure on the group's status, like a user's
