@@ -340,7 +340,11 @@ pub const TENANT_COLUMNS: &[Column<TenantRow>] = &[
     },
     Column {
         header: "OLDEST",
-        cell: |r| r.oldest_pending_secs.map(|s| format!("{s}s")).unwrap_or_default(),
+        cell: |r| {
+            r.oldest_pending_secs
+                .map(|s| format!("{s}s"))
+                .unwrap_or_default()
+        },
     },
     Column {
         header: "FAILED",

@@ -28,7 +28,7 @@ use redis::aio::ConnectionManager;
 use shared::{
     keys::Keys,
     pending::{self, TenantPending},
-    queue::{QueueDepth, QueueCounts, Topology},
+    queue::{QueueCounts, QueueDepth, Topology},
     tenant::{TenantState, TenantStore},
 };
 use tokio_util::sync::CancellationToken;

@@ -314,8 +314,8 @@ async fn both_services_export_the_key_series_and_drop_an_uninstalled_tenant() ->
     // `deploy/check`) is exported by one of the two services.
     let names = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../deploy/prometheus/metric-names.txt");
-    let list = std::fs::read_to_string(&names)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", names.display()))?;
+    let list =
+        std::fs::read_to_string(&names).map_err(|e| anyhow::anyhow!("{}: {e}", names.display()))?;
     let mut exported = exported_names(&ingress);
     exported.extend(exported_names(&worker_text));
     let wanted: Vec<&str> = list
@@ -323,7 +323,11 @@ async fn both_services_export_the_key_series_and_drop_an_uninstalled_tenant() ->
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    assert!(wanted.len() >= 20, "{} lists too few names", names.display());
+    assert!(
+        wanted.len() >= 20,
+        "{} lists too few names",
+        names.display()
+    );
     let missing: Vec<&str> = wanted
         .iter()
         .copied()
