@@ -98,10 +98,21 @@ pub fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {
-        None | Some(Command::Run) => shared::telemetry::init("worker"),
-        Some(_) => shared::cli::init_logs(),
-    }
+    // The guard flushes pending trace spans (when OTEL_EXPORTER_OTLP_ENDPOINT
+    // turned export on) as `run` returns, however it returns.
+    let _traces = match cli.command {
+        None | Some(Command::Run) => match shared::telemetry::init("worker") {
+            Ok(traces) => Some(traces),
+            Err(e) => {
+                eprintln!("configuration error: {e}");
+                std::process::exit(2);
+            }
+        },
+        Some(_) => {
+            shared::cli::init_logs();
+            None
+        }
+    };
     let config = match WorkerConfig::from_env() {
         Ok(c) => c,
         Err(e) => {

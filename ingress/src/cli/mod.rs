@@ -123,10 +123,21 @@ pub fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {
-        None | Some(Command::Serve) => shared::telemetry::init("ingress"),
-        Some(_) => shared::cli::init_logs(),
-    }
+    // The guard flushes pending trace spans (when OTEL_EXPORTER_OTLP_ENDPOINT
+    // turned export on) as `run` returns, however it returns.
+    let _traces = match cli.command {
+        None | Some(Command::Serve) => match shared::telemetry::init("ingress") {
+            Ok(traces) => Some(traces),
+            Err(e) => {
+                eprintln!("configuration error: {e}");
+                std::process::exit(2);
+            }
+        },
+        Some(_) => {
+            shared::cli::init_logs();
+            None
+        }
+    };
     let config = match IngressConfig::from_env() {
         Ok(c) => c,
         Err(e) => {

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use fssim::{Seed, SimOptions, SimState};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Freshservice API v2 simulator.
 #[derive(Debug, Parser)]
@@ -43,11 +45,23 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Plain-text logs as before; spans go to a collector too when
+    // OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/src/telemetry.rs). The
+    // guard flushes them as `main` returns.
+    let traces = match shared::telemetry::TraceExport::from_env("freshservice-sim") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .finish()
+        .with(traces.layer())
         .init();
     let args = Args::parse();
     let state = SimState::new(SimOptions::default());
@@ -63,5 +77,6 @@ async fn main() -> anyhow::Result<()> {
         state.domains().await
     );
     fssim::serve(listener, fssim::router(state), shutdown_signal()).await;
+    traces.shutdown();
     Ok(())
 }
