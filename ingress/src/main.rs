@@ -66,17 +66,7 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let running = ingress::server::start(config).await?;
-            let stop = running.stop.clone();
-            tokio::spawn(async move {
-                shared::shutdown::signal().await;
-                tracing::info!("shutting down");
-                stop.cancel();
-            });
-            running.handle.await??;
-            Ok(())
-        }
+        Command::Serve => ingress::server::run(config).await,
         Command::Tenant {
             command:
                 TenantCommand::Add {

@@ -5,7 +5,12 @@
 //! hyper's HTTP/1 connection with all three (`HttpConfig` in
 //! `ingress/src/config.rs`, README "Configuration"), keeps `ConnectInfo` for
 //! the handlers (the brute-force limiter keys on the client address), and
-//! shuts down gracefully.
+//! shuts down gracefully within a deadline: on `stop` it closes the
+//! listener (new connections are refused), closes idle keep-alive
+//! connections, lets each request in flight finish and answer, and after
+//! `SHUTDOWN_GRACE_MS` closes whatever is still open (without that bound a
+//! client dribbling a request body kept the process alive as long as it
+//! liked).
 
 use std::{
     io,
@@ -72,7 +77,9 @@ impl Drop for OpenGuard {
 }
 
 /// Serves `app` on `listener` until `stop`, then stops accepting, lets each
-/// connection finish its request in flight, and returns once all closed.
+/// connection finish its request in flight, and returns once all closed or
+/// `limits.shutdown_grace` after `stop`, whichever comes first (the
+/// connections still open then are closed without an answer).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -89,6 +96,8 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
+    // Cancelled when the grace period is over: cuts the connections left.
+    let cut = CancellationToken::new();
     let mut backoff = AcceptBackoff::default();
     let mut at_cap = false;
     loop {
@@ -142,6 +151,7 @@ pub async fn serve(
         let conn = graceful.watch(http.serve_connection(io, service));
         let open = stats.opened();
         let idle_timeout = limits.idle_timeout;
+        let cut = cut.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let _open = open;
@@ -155,11 +165,31 @@ pub async fn serve(
                 _ = activity.idle_for(idle_timeout) => {
                     tracing::debug!(%remote, "closing a connection idle for HTTP_IDLE_TIMEOUT_MS");
                 }
+                _ = cut.cancelled() => {
+                    tracing::debug!(%remote, "closing a connection still open at the end of SHUTDOWN_GRACE_MS");
+                }
             }
         });
     }
+    // Closing the listener refuses new connections (and resets those
+    // waiting in the kernel's backlog, which never reached a handler).
     drop(listener);
-    graceful.shutdown().await;
+    let open = stats.open();
+    tracing::info!(
+        open,
+        grace_ms = limits.shutdown_grace.as_millis() as u64,
+        "no longer accepting connections; finishing requests in flight"
+    );
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = stats.open(),
+            "SHUTDOWN_GRACE_MS over; closing the connections still open"
+        );
+        cut.cancel();
+    }
 }
 
 /// How the loop waits after an accept error. A refused or reset handshake

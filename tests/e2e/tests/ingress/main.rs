@@ -13,4 +13,5 @@ mod groups;
 mod hostile;
 mod okta_sequences;
 mod records_format;
+mod shutdown;
 mod walking_skeleton;
