@@ -70,6 +70,14 @@ pub struct HttpConfig {
     /// HTTPS served by the ingress itself, when both files are set; plain
     /// HTTP otherwise (e.g. behind a proxy that terminates TLS).
     pub tls: Option<TlsConfig>,
+    /// `SHUTDOWN_GRACE_MS`: after SIGTERM the server stops accepting at
+    /// once and lets requests in flight finish for at most this long; then
+    /// it closes the connections still open (a client dribbling its body)
+    /// and the process exits. Write events being confirmed and the
+    /// sweeper's current pass get the same deadline. Keep it above the
+    /// slowest answer (`INSTALL_CHECK_TIMEOUT_MS`) and below the platform's
+    /// kill timeout (Kubernetes' `terminationGracePeriodSeconds`).
+    pub shutdown_grace: Duration,
 }
 
 /// `TLS_CERT_FILE` and `TLS_KEY_FILE`: the ingress serves HTTPS with this
@@ -115,6 +123,7 @@ impl HttpConfig {
             idle_timeout: positive_millis(src, "HTTP_IDLE_TIMEOUT_MS", 30_000)?,
             max_connections: parsed(src, "HTTP_MAX_CONNECTIONS", 512usize)?.max(1),
             tls: TlsConfig::from_source(src)?,
+            shutdown_grace: millis(src, "SHUTDOWN_GRACE_MS", 15_000)?,
         })
     }
 
@@ -294,14 +303,17 @@ mod tests {
         assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.http.idle_timeout, Duration::from_secs(30));
         assert_eq!(c.http.max_connections, 512);
+        assert_eq!(c.http.shutdown_grace, Duration::from_secs(15));
         let c = IngressConfig::from_source(&src(&[
             ("BRIDGE_MASTER_KEY", KEY),
             ("SCIM_BACKEND_TIMEOUT_MS", "750"),
             ("HTTP_HEADER_READ_TIMEOUT_MS", "1000"),
             ("HTTP_IDLE_TIMEOUT_MS", "5000"),
             ("HTTP_MAX_CONNECTIONS", "50"),
+            ("SHUTDOWN_GRACE_MS", "3000"),
         ]))
         .unwrap();
+        assert_eq!(c.http.shutdown_grace, Duration::from_secs(3));
         assert_eq!(c.backend_timeout, Duration::from_millis(750));
         assert_eq!(c.http.header_read_timeout, Duration::from_secs(1));
         assert_eq!(c.http.idle_timeout, Duration::from_secs(5));

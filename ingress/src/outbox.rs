@@ -10,7 +10,7 @@ use shared::{
     queue::Publisher,
     tenant::TenantStore,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::store::{GroupStore, UserStore};
 
@@ -31,6 +31,9 @@ pub struct Outbox {
     publisher: Arc<Publisher>,
     users: UserStore,
     groups: GroupStore,
+    /// The publish tasks of [`Outbox::publish_or_undo`], which outlive
+    /// their request; [`Outbox::finish`] waits for them at shutdown.
+    tasks: TaskTracker,
 }
 
 impl Outbox {
@@ -39,6 +42,7 @@ impl Outbox {
             publisher,
             users,
             groups,
+            tasks: TaskTracker::new(),
         }
     }
 
@@ -89,7 +93,7 @@ impl Outbox {
         let ev = ChangeEvent::of(kind, tenant, id, version, request_id);
         let this = self.clone();
         let (answer, answered) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             // Three quarters of what is left; the rest is for the undo, so
             // the 503 normally comes after it, not before.
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -110,6 +114,22 @@ impl Outbox {
         answered
             .await
             .unwrap_or_else(|e| Err(OutboxError::Task(e.to_string())))
+    }
+
+    /// At shutdown, once the HTTP server has drained: waits until
+    /// `deadline` for the publish tasks still running (a confirm, an undo,
+    /// the clearing of an outbox entry after its answer). Returns how many
+    /// were left at the deadline; a write whose entry was not cleared is
+    /// re-published by the next ingress's sweeper, a harmless duplicate.
+    pub async fn finish(&self, deadline: tokio::time::Instant) -> usize {
+        self.tasks.close();
+        if tokio::time::timeout_at(deadline, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            return self.tasks.len();
+        }
+        0
     }
 
     async fn clear(&self, ev: &ChangeEvent) {

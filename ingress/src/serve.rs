@@ -5,8 +5,13 @@
 //! hyper's HTTP/1 connection with all three (`HttpConfig` in
 //! `ingress/src/config.rs`, README "Configuration"), keeps `ConnectInfo` for
 //! the handlers (the brute-force limiter keys on the client address), and
-//! shuts down gracefully. With `TLS_CERT_FILE`/`TLS_KEY_FILE` set it serves
-//! HTTPS: the acceptor is `ingress/src/tls.rs`'s, the handshake runs in each
+//! shuts down gracefully within a deadline: on `stop` it closes the
+//! listener (new connections are refused), closes idle keep-alive
+//! connections, lets each request in flight finish and answer, and after
+//! `SHUTDOWN_GRACE_MS` closes whatever is still open (without that bound a
+//! client dribbling a request body kept the process alive as long as it
+//! liked). With `TLS_CERT_FILE`/`TLS_KEY_FILE` set it serves HTTPS: the
+//! acceptor is `ingress/src/tls.rs`'s, the handshake runs in each
 //! connection's task under the same cap and timeouts.
 
 use std::{
@@ -77,9 +82,11 @@ impl Drop for OpenGuard {
 }
 
 /// Serves `app` on `listener` until `stop`, then stops accepting, lets each
-/// connection finish its request in flight, and returns once all closed.
-/// With `tls`, every connection is TLS (its handshake in the connection's
-/// own task, bounded by the header-read timeout); plain HTTP otherwise.
+/// connection finish its request in flight, and returns once all closed or
+/// `limits.shutdown_grace` after `stop`, whichever comes first (the
+/// connections still open then are closed without an answer). With `tls`,
+/// every connection is TLS (its handshake in the connection's own task,
+/// bounded by the header-read timeout); plain HTTP otherwise.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -98,6 +105,8 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     let http = Arc::new(http);
+    // Cancelled when the grace period is over: cuts the connections left.
+    let cut = CancellationToken::new();
     let mut backoff = AcceptBackoff::default();
     let mut at_cap = false;
     loop {
@@ -152,14 +161,14 @@ pub async fn serve(
         // starts during a TLS handshake still reaches this connection.
         let watcher = graceful.watcher();
         let open = stats.opened();
-        let (http, tls, stop) = (http.clone(), tls.clone(), stop.clone());
+        let (http, tls, stop, cut) = (http.clone(), tls.clone(), stop.clone(), cut.clone());
         let (idle_timeout, handshake_timeout) = (limits.idle_timeout, limits.header_read_timeout);
         tokio::spawn(async move {
             let _slot = slot;
             let _open = open;
             let Some(acceptor) = tls else {
                 let conn = watcher.watch(http.serve_connection(TokioIo::new(tracked), service));
-                return served(conn, &activity, idle_timeout, remote).await;
+                return served(conn, &activity, idle_timeout, &cut, remote).await;
             };
             // Here, not in the accept loop: a slow or silent client holds
             // only its own task, at most the header-read timeout (hyper's
@@ -172,7 +181,7 @@ pub async fn serve(
             match handshake {
                 Ok(Ok(stream)) => {
                     let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
-                    served(conn, &activity, idle_timeout, remote).await;
+                    served(conn, &activity, idle_timeout, &cut, remote).await;
                 }
                 Ok(Err(e)) => {
                     tracing::debug!(%remote, error = %e, "TLS handshake failed; connection dropped");
@@ -186,14 +195,36 @@ pub async fn serve(
             }
         });
     }
+    // Closing the listener refuses new connections (and resets those
+    // waiting in the kernel's backlog, which never reached a handler).
     drop(listener);
-    graceful.shutdown().await;
+    let open = stats.open();
+    tracing::info!(
+        open,
+        grace_ms = limits.shutdown_grace.as_millis() as u64,
+        "no longer accepting connections; finishing requests in flight"
+    );
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = stats.open(),
+            "SHUTDOWN_GRACE_MS over; closing the connections still open"
+        );
+        cut.cancel();
+    }
 }
 
-/// Drives one connection until it ends or no byte moves on it for
-/// `idle_timeout`.
-async fn served<C>(conn: C, activity: &Activity, idle_timeout: Duration, remote: SocketAddr)
-where
+/// Drives one connection until it ends, no byte moves on it for
+/// `idle_timeout`, or `cut` (the shutdown's grace is over).
+async fn served<C>(
+    conn: C,
+    activity: &Activity,
+    idle_timeout: Duration,
+    cut: &CancellationToken,
+    remote: SocketAddr,
+) where
     C: Future<Output = hyper::Result<()>>,
 {
     tokio::select! {
@@ -205,6 +236,9 @@ where
         // Dropping the connection closes the socket.
         _ = activity.idle_for(idle_timeout) => {
             tracing::debug!(%remote, "closing a connection idle for HTTP_IDLE_TIMEOUT_MS");
+        }
+        _ = cut.cancelled() => {
+            tracing::debug!(%remote, "closing a connection still open at the end of SHUTDOWN_GRACE_MS");
         }
     }
 }

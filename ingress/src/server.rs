@@ -1,7 +1,9 @@
 //! Starting the ingress: load the TLS certificate if any (`tls`), connect
 //! to Redis and RabbitMQ, build the state, serve HTTP or HTTPS (`serve`),
 //! run the sweeper and the metrics collector, and shut down gracefully on
-//! a signal.
+//! a signal ([`run`]): stop accepting, finish the requests in flight, the
+//! publishes they started and the sweeper's pass, all within
+//! `SHUTDOWN_GRACE_MS`, then exit.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -75,7 +77,24 @@ pub struct Running {
     pub connections: ConnectionStats,
 }
 
-/// Binds `config.addr` (port 0 picks a free one) and serves until `stop`.
+/// `ingress serve`: serves until Ctrl-C or SIGTERM, then shuts down
+/// gracefully within `SHUTDOWN_GRACE_MS` (see [`start`]). The shipped
+/// binary and the test shim `e2e-ingress` both call this.
+pub async fn run(config: IngressConfig) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    let stop = running.stop.clone();
+    tokio::spawn(async move {
+        shared::shutdown::signal().await;
+        tracing::info!("shutting down");
+        stop.cancel();
+    });
+    running.handle.await??;
+    Ok(())
+}
+
+/// Binds `config.addr` (port 0 picks a free one) and serves until `stop`;
+/// `handle` ends once the shutdown is done (at most `SHUTDOWN_GRACE_MS`
+/// after `stop`).
 ///
 /// With TLS configured the certificate and key are loaded first: a
 /// [`crate::tls::TlsError`] is returned as is (no context), so `main` can
@@ -98,9 +117,11 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
     let (interval, grace) = (config.sweep_interval, config.sweep_grace);
     let limits = config.http.clone();
     let scheme = limits.scheme();
+    let shutdown_grace = limits.shutdown_grace;
     let state = state(config).await?;
     let stop = CancellationToken::new();
-    tokio::spawn(state.backend.outbox.clone().run_sweeper(
+    let outbox = state.backend.outbox.clone();
+    let mut sweeper = tokio::spawn(outbox.clone().run_sweeper(
         state.backend.tenants.clone(),
         interval,
         grace,
@@ -124,7 +145,39 @@ pub async fn start(config: IngressConfig) -> anyhow::Result<Running> {
     let connections = ConnectionStats::default();
     let (stats, shutdown) = (connections.clone(), stop.clone());
     let handle = tokio::spawn(async move {
-        crate::serve::serve(listener, app, limits, tls, stats, shutdown).await;
+        let mut serving = tokio::spawn(crate::serve::serve(
+            listener,
+            app,
+            limits,
+            tls,
+            stats,
+            shutdown.clone(),
+        ));
+        // The one deadline of the whole shutdown starts at `stop`; the
+        // HTTP drain bounds itself by the same grace.
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = &mut serving => {}
+        }
+        let deadline = tokio::time::Instant::now() + shutdown_grace;
+        let _ = serving.await;
+        // Requests are answered; what they started (a confirm to clear
+        // from the outbox, an undo) and the sweeper's pass finish too.
+        let left = outbox.finish(deadline).await;
+        if left > 0 {
+            tracing::warn!(
+                left,
+                "SHUTDOWN_GRACE_MS over with publishes unfinished; the sweeper re-publishes them"
+            );
+        }
+        if tokio::time::timeout_at(deadline, &mut sweeper)
+            .await
+            .is_err()
+        {
+            tracing::warn!("SHUTDOWN_GRACE_MS over mid-sweep; the next sweep takes it up");
+            sweeper.abort();
+        }
+        tracing::info!("ingress stopped");
         Ok(())
     });
     tracing::info!(%addr, scheme = scheme, "ingress listening");

@@ -179,10 +179,15 @@ impl Consumer {
         }
         if result.is_ok() {
             let all = self.config.concurrency as u32;
-            if tokio::time::timeout(self.config.shutdown_grace, permits.acquire_many(all))
-                .await
-                .is_err()
-            {
+            let drained =
+                tokio::time::timeout(self.config.shutdown_grace, permits.acquire_many(all)).await;
+            // No slot for anything new from here on. Without this, the
+            // slots taken back just above were free again at once, and the
+            // tenants' forward loops started prefetched deliveries in the
+            // moment before the process exited: leases left held for
+            // `USER_LEASE_MS` and calls abandoned mid-way.
+            permits.close();
+            if drained.is_err() {
                 tracing::warn!("grace period over; unfinished events return to the queue");
             }
         }

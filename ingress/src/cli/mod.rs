@@ -146,26 +146,15 @@ async fn run() -> anyhow::Result<()> {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let running = match crate::server::start(config).await {
-                Ok(running) => running,
-                // A certificate or key that cannot be served is a
-                // configuration error like any other.
-                Err(e) if e.is::<crate::tls::TlsError>() => {
-                    eprintln!("configuration error: {e}");
-                    std::process::exit(2);
-                }
-                Err(e) => return Err(e),
-            };
-            let stop = running.stop.clone();
-            tokio::spawn(async move {
-                shared::shutdown::signal().await;
-                tracing::info!("shutting down");
-                stop.cancel();
-            });
-            running.handle.await??;
-            Ok(())
-        }
+        Command::Serve => match crate::server::run(config).await {
+            // A certificate or key that cannot be served is a
+            // configuration error like any other.
+            Err(e) if e.is::<crate::tls::TlsError>() => {
+                eprintln!("configuration error: {e}");
+                std::process::exit(2);
+            }
+            done => done,
+        },
         Command::Tenant { command } => exit_on_error(tenant(&config, command).await),
         Command::Queues { json: as_json } => exit_on_error(
             async {

@@ -3,7 +3,8 @@
 //! RabbitMQ), each test with its own key prefix, queue prefix, simulator
 //! account and tenant, so tests run in parallel without crossing. Workers
 //! can also run as real OS processes ([`Stack::spawn_worker_process`]) for
-//! the kill -9 / SIGTERM / multi-process tests.
+//! the kill -9 / SIGTERM / multi-process tests, and so can an ingress
+//! ([`Stack::spawn_ingress_process`], for its SIGTERM test).
 
 use std::{
     collections::HashMap,
@@ -98,6 +99,8 @@ pub struct Stack {
     /// The ingress's certificate files and CA, with [`StackOptions::tls`].
     pub tls: Option<tls::TestTls>,
     env: HashMap<String, String>,
+    /// The in-process ingress's settings, for ingress processes.
+    ingress_env: HashMap<String, String>,
     /// Worker processes started so far (numbers their log files).
     processes: std::sync::atomic::AtomicUsize,
     _cleanup: Cleanup,
@@ -286,6 +289,7 @@ impl Stack {
             http,
             tls,
             env,
+            ingress_env,
             processes: std::sync::atomic::AtomicUsize::new(0),
             _cleanup: Cleanup {
                 prefix: prefix_for_cleanup,
@@ -325,18 +329,64 @@ impl Stack {
         bin: &Path,
         extra_env: &HashMap<String, String>,
     ) -> anyhow::Result<WorkerProcess> {
+        self.spawn_process(bin, &["run"], &self.env, extra_env, "worker")
+    }
+
+    /// Starts an ingress as a separate OS process (`bin`: the `e2e-ingress`
+    /// binary, `env!("CARGO_BIN_EXE_e2e-ingress")`) with the stack's
+    /// ingress settings and `extra_env` on top, on a free port, and waits
+    /// until it listens. It serves the stack's tenant (same Redis prefix
+    /// and queues as the in-process ingress). Its stderr goes to
+    /// `target/e2e-logs/<prefix>-ingress-<n>.log`.
+    pub async fn spawn_ingress_process(
+        &self,
+        bin: &Path,
+        extra_env: &HashMap<String, String>,
+    ) -> anyhow::Result<IngressProcess> {
+        let mut process =
+            self.spawn_process(bin, &["serve"], &self.ingress_env, extra_env, "ingress")?;
+        let addr = wait_for(
+            "the ingress process to listen",
+            Duration::from_secs(30),
+            || {
+                let text = std::fs::read_to_string(&process.log).unwrap_or_default();
+                let status = process.try_wait();
+                async move {
+                    if let Some(addr) = listening_addr(&text) {
+                        return Ok(Some(addr));
+                    }
+                    if let Some(status) = status? {
+                        bail!("the ingress exited ({status}): {text}");
+                    }
+                    Ok(None)
+                }
+            },
+        )
+        .await?;
+        Ok(IngressProcess { process, addr })
+    }
+
+    fn spawn_process(
+        &self,
+        bin: &Path,
+        args: &[&str],
+        env: &HashMap<String, String>,
+        extra_env: &HashMap<String, String>,
+        label: &str,
+    ) -> anyhow::Result<ServiceProcess> {
         let n = self
             .processes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = log_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let log = dir.join(format!("{}-worker-{n}.log", self.prefix));
+        let log = dir.join(format!("{}-{label}-{n}.log", self.prefix));
         let file =
             std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let child = tokio::process::Command::new(bin)
-            .arg("run")
-            .envs(&self.env)
+            .args(args)
+            .envs(env)
             .env("LOG_FORMAT", "text")
+            .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info,lapin=warn".into()),
@@ -348,8 +398,8 @@ impl Stack {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        let pid = child.id().context("the worker process has no pid")?;
-        Ok(WorkerProcess { child, pid, log })
+        let pid = child.id().context("the process has no pid")?;
+        Ok(ServiceProcess { child, pid, log })
     }
 
     /// Runs a command-line binary (e.g. `env!("CARGO_BIN_EXE_e2e-ingress")`
@@ -524,15 +574,40 @@ impl CommandOutput {
     }
 }
 
-/// A worker running as its own OS process. Dropping it kills the process.
-pub struct WorkerProcess {
+/// The address in an ingress log's `ingress listening addr=…` line.
+fn listening_addr(log: &str) -> Option<std::net::SocketAddr> {
+    let line = log.lines().find(|l| l.contains("ingress listening"))?;
+    let rest = &line[line.find("addr=")? + "addr=".len()..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A worker or an ingress running as its own OS process. Dropping it
+/// kills the process.
+pub struct ServiceProcess {
     child: tokio::process::Child,
     pub pid: u32,
     /// Where its stderr (the logs) goes.
     pub log: PathBuf,
 }
 
-impl WorkerProcess {
+/// A worker process ([`Stack::spawn_worker_process`]).
+pub type WorkerProcess = ServiceProcess;
+
+/// An ingress process ([`Stack::spawn_ingress_process`]) and where it
+/// listens.
+pub struct IngressProcess {
+    pub process: ServiceProcess,
+    pub addr: std::net::SocketAddr,
+}
+
+impl IngressProcess {
+    /// Its SCIM base URL, `http://ADDR/scim/v2`.
+    pub fn scim_base(&self) -> String {
+        format!("http://{}/scim/v2", self.addr)
+    }
+}
+
+impl ServiceProcess {
     #[allow(unsafe_code)]
     fn signal(&self, sig: libc::c_int) -> anyhow::Result<()> {
         // SAFETY: kill(2) with a pid we started and still own (not yet
@@ -558,7 +633,7 @@ impl WorkerProcess {
         Ok(self.child.wait().await?)
     }
 
-    /// Sends SIGTERM (graceful shutdown); see [`WorkerProcess::wait`].
+    /// Sends SIGTERM (graceful shutdown); see [`ServiceProcess::wait`].
     pub fn term(&self) -> anyhow::Result<()> {
         self.signal(libc::SIGTERM)
     }

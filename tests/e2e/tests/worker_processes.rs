@@ -7,8 +7,10 @@
 //!   with its latest fields, updates and deactivations applied.
 //! - Three processes against an account limited to 120 calls per window
 //!   never put more than 120 calls in any window and every change arrives.
-//! - SIGTERM mid-load: the process exits 0 within `SHUTDOWN_GRACE_MS` even
-//!   with calls in flight, and another process converges everything it held.
+//! - SIGTERM mid-load (a backlog of ~370 changes, simulator latency): the
+//!   process exits 0 before `SHUTDOWN_GRACE_MS` when its calls are short,
+//!   at the grace when they are longer, and another process converges
+//!   everything: each user once, with its last state.
 //!
 //! Worker logs go to `target/e2e-logs/<prefix>-worker-<n>.log`.
 
@@ -412,72 +414,123 @@ async fn three_processes_share_a_120_per_window_budget() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends SIGTERM and waits for the exit (at most `within`); returns the
+/// status and how long the exit took.
+async fn term_and_wait(
+    w: &mut WorkerProcess,
+    within: Duration,
+) -> anyhow::Result<(std::process::ExitStatus, Duration)> {
+    let sent = Instant::now();
+    w.term()?;
+    let status = w.wait(within).await?.ok_or_else(|| {
+        anyhow::anyhow!("no exit within {within:?} of SIGTERM: {}", w.log_tail(20))
+    })?;
+    Ok((status, sent.elapsed()))
+}
+
+/// Users some worker holds a lease on right now (mid-convergence).
+async fn leased(stack: &Stack) -> anyhow::Result<usize> {
+    let pattern = shared::keys::Keys::new(stack.prefix.clone()).lease(&stack.tenant_id, "*");
+    let mut r = redis().await?;
+    let held: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut r).await?;
+    Ok(held.len())
+}
+
+/// SIGTERM twice under a backlog of a few hundred changes (300 creates,
+/// then 72 updates and deactivations, queued with no worker running):
+///
+/// 1. calls take 300 ms, far less than `SHUTDOWN_GRACE_MS`: the worker
+///    finishes what it holds and exits 0 before the grace is over;
+/// 2. calls take 10 s, more than the grace: the worker exits 0 at the
+///    grace, mid-call, leaving those events to the broker;
+///
+/// then a third worker converges the rest: every user exactly once with
+/// its last state, every applied version recorded, no dead letter.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_load_exits_0_within_the_grace_and_loses_nothing() -> anyhow::Result<()> {
-    const USERS: usize = 100;
-    const GRACE_MS: u64 = 2_000;
+    const USERS: usize = 300;
+    const GRACE: Duration = Duration::from_millis(3_000);
+    // Past the grace: closing the broker connection and the process exiting.
+    const SLACK: Duration = Duration::from_secs(2);
+    const GRACE_OVER: &str = "grace period over; unfinished events return to the queue";
     let stack = Arc::new(
         Stack::start_with(StackOptions {
             workers: 0,
             worker_env: env(&[
-                ("SHUTDOWN_GRACE_MS", &GRACE_MS.to_string()),
+                ("SHUTDOWN_GRACE_MS", &GRACE.as_millis().to_string()),
+                // The second worker's leases expire this soon after it.
                 ("USER_LEASE_MS", "3000"),
             ]),
             ..Default::default()
         })
         .await?,
     );
-    // Every call takes longer than the grace period, so the worker is
-    // always mid-call: it must still exit in time, leaving those events to
-    // the broker.
-    set_faults(&stack, json!({"latency_ms": 2 * GRACE_MS})).await?;
-    let mut first = spawn(&stack).await?;
     let (ids, want) = load(&stack, USERS, "term").await?;
+    let requesters = || async { anyhow::Ok(requesters_by_email(&stack).await?.len()) };
+
+    // 1. In-flight work shorter than the grace: finished, then exit.
+    set_faults(&stack, json!({"latency_ms": 300})).await?;
+    let mut first = spawn(&stack).await?;
     poll(
-        "the first worker to have created some requesters",
+        "the first worker to have created 10 requesters",
         Duration::from_secs(60),
         Duration::from_millis(100),
-        || async {
-            let n = stack.sim_state().await?["requesters"]
-                .as_array()
-                .map_or(0, Vec::len);
-            Ok((n > 0).then_some(n))
-        },
+        || async { Ok((requesters().await? >= 10).then_some(())) },
     )
     .await?;
-    let n_before = requesters_by_email(&stack).await?.len();
-    assert!(n_before < USERS, "the load is still running");
-
-    let sent = Instant::now();
-    first.term()?;
-    // The grace period bounds the wait for in-flight work; the slack covers
-    // closing the broker connection and the process exiting.
-    let slack = Duration::from_secs(3);
-    let status = first
-        .wait(Duration::from_millis(GRACE_MS) + slack)
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no exit within the grace period + {slack:?}: {}",
-                first.log_tail(20)
-            )
-        })?;
-    let exited = sent.elapsed();
-    println!(
-        "SIGTERM: exited {status} after {exited:?} (grace {GRACE_MS} ms), {n_before}/{USERS} requesters before"
+    let (status, took) = term_and_wait(&mut first, GRACE + SLACK).await?;
+    let n_first = requesters().await?;
+    println!("SIGTERM 1 (300 ms calls): {status} after {took:?} (grace {GRACE:?}), {n_first}/{USERS} requesters");
+    assert!(status.success(), "exit {status}: {}", first.log_tail(20));
+    assert!(
+        took < GRACE,
+        "calls of 300 ms finish within the grace, yet the exit took {took:?}"
     );
     assert!(
-        status.success(),
-        "exit status {status}: {}",
+        !std::fs::read_to_string(&first.log)?.contains(GRACE_OVER),
+        "the first worker gave up work in flight: {}",
         first.log_tail(20)
     );
+    // Nothing started after the drain either (a user leased then would wait
+    // `USER_LEASE_MS` for the next worker).
+    assert_eq!(
+        leased(&stack).await?,
+        0,
+        "a lease left behind after a drained exit"
+    );
 
-    set_faults(&stack, json!({"latency_ms": 0})).await?;
+    // 2. In-flight calls longer than the grace: cut at the grace.
+    set_faults(&stack, json!({"latency_ms": 10_000})).await?;
     let mut second = spawn(&stack).await?;
-    wait_exact(&stack, &want, Duration::from_secs(60)).await?;
+    poll(
+        "the second worker to be converging users",
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+        || async { Ok((leased(&stack).await? > 0).then_some(())) },
+    )
+    .await?;
+    let (status, took) = term_and_wait(&mut second, GRACE + SLACK).await?;
+    let n_second = requesters().await?;
+    println!("SIGTERM 2 (10 s calls): {status} after {took:?} (grace {GRACE:?}), {n_second}/{USERS} requesters");
+    assert!(status.success(), "exit {status}: {}", second.log_tail(20));
+    assert!(
+        took >= GRACE,
+        "left after {took:?}, before the grace, with calls of 10 s in flight"
+    );
+    assert!(
+        std::fs::read_to_string(&second.log)?.contains(GRACE_OVER),
+        "{}",
+        second.log_tail(20)
+    );
+    assert!(n_second < USERS, "the load was still running");
+
+    // 3. Another worker converges everything.
+    set_faults(&stack, json!({"latency_ms": 0})).await?;
+    let mut third = spawn(&stack).await?;
+    wait_exact(&stack, &want, Duration::from_secs(90)).await?;
     assert_all_applied(&stack, &ids).await?;
     assert!(stack.dead_letters().await?.is_empty());
-    assert!(second.try_wait()?.is_none(), "{}", second.log_tail(20));
+    assert!(third.try_wait()?.is_none(), "{}", third.log_tail(20));
     Ok(())
 }
 

@@ -71,9 +71,14 @@ struct Inner {
     /// For waking the users who wait for a manager (`resolve.rs`) and the
     /// groups of a user whose requester changed (`group/wake.rs`).
     publisher: Arc<Publisher>,
-    /// One requester-fields fetch at a time per process, so a burst of
-    /// events for a cold tenant costs one call, not one per task.
-    fields_fetch: tokio::sync::Mutex<()>,
+    /// One requester-fields fetch at a time per tenant and process, so a
+    /// burst of events for a cold tenant costs one call, not one per task.
+    /// Per tenant: with one lock for the process, ten cold tenants fetched
+    /// one after the other and the others' events held their slots
+    /// meanwhile (a worker starting on a backlog ran at a quarter of its
+    /// slots for ten call latencies, `deploy/bench/scale`), and a tenant
+    /// whose Freshservice hung held up every other cold tenant.
+    fields_fetch: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Converger {
@@ -98,7 +103,7 @@ impl Converger {
                 config,
                 metrics,
                 publisher,
-                fields_fetch: tokio::sync::Mutex::new(()),
+                fields_fetch: Default::default(),
             }),
         }
     }
@@ -274,7 +279,14 @@ impl Inner {
         if let Some(cached) = r.get::<_, Option<String>>(&key).await? {
             return Ok(serde_json::from_str(&cached).unwrap_or(Value::Null));
         }
-        let _one = self.fields_fetch.lock().await;
+        let lock = {
+            let mut locks = self
+                .fields_fetch
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            locks.entry(api.tenant.to_string()).or_default().clone()
+        };
+        let _one = lock.lock().await;
         if let Some(cached) = r.get::<_, Option<String>>(&key).await? {
             return Ok(serde_json::from_str(&cached).unwrap_or(Value::Null));
         }

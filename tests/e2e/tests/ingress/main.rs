@@ -15,4 +15,5 @@ mod okta_sequences;
 mod operator;
 mod records_format;
 mod tls;
+mod shutdown;
 mod walking_skeleton;

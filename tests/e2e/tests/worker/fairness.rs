@@ -89,3 +89,92 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A tenant's first change reads the account's requester fields; one
+/// process once made those reads one at a time for all tenants, so a
+/// tenant whose Freshservice hung held up every other cold tenant (and a
+/// worker starting on a backlog of ten tenants ran at a quarter of its
+/// slots, `deploy/bench/scale`). Tenant A's account answers after 30 s;
+/// tenant B's change, queued while A's read is in flight, must arrive long
+/// before that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_tenants_field_read_does_not_hold_up_another_cold_tenant() -> anyhow::Result<()> {
+    let mut s = Stack::start_with(StackOptions {
+        workers: 0,
+        ..Default::default()
+    })
+    .await?;
+    s.http
+        .put(format!(
+            "{}/_sim/accounts/{}/faults",
+            s.sim.base_url, s.domain
+        ))
+        .json(&json!({"latency_ms": 30_000}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let (st, _) = s
+        .scim("POST", "/Users", Some(okta_user("a@a.example", "A", "A")))
+        .await?;
+    assert_eq!(st, 201);
+    s.add_worker().await?;
+    // A's change is being converged (its lease is taken just before the
+    // field read, which then hangs for 30 s).
+    let r = redis::Client::open(e2e::redis_url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let lease = shared::keys::Keys::new(s.prefix.clone()).lease(&s.tenant_id, "*");
+    wait_for(
+        "tenant A's change to be in flight",
+        Duration::from_secs(10),
+        || {
+            let (mut r, lease) = (r.clone(), lease.clone());
+            async move {
+                let held: Vec<String> = redis::cmd("KEYS").arg(&lease).query_async(&mut r).await?;
+                Ok((!held.is_empty()).then_some(()))
+            }
+        },
+    )
+    .await?;
+
+    let b_domain = format!("{}b", s.domain);
+    s.http
+        .post(format!("{}/_sim/accounts", s.sim.base_url))
+        .json(&json!({"domain": b_domain, "api_keys": ["kb"], "rate_limit_per_min": 100000}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let store = shared::tenant::TenantStore::new(
+        shared::redis_conn::connect(&e2e::redis_url()).await?,
+        shared::keys::Keys::new(s.prefix.clone()),
+        shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
+    );
+    let b = store.install(&b_domain, "kb").await?;
+    store.set_rate_limit(&b.tenant.id, 100_000).await?;
+    let (st, _) = s
+        .scim_as(
+            &b.bearer_token,
+            "POST",
+            "/Users",
+            Some(okta_user("b@b.example", "B", "B")),
+        )
+        .await?;
+    assert_eq!(st, 201);
+    let b_state_url = format!("{}/_sim/accounts/{}/state", s.sim.base_url, b_domain);
+    // The worker finds the new tenant on its next scan (each second); well
+    // under A's 30 s.
+    wait_for("tenant B's requester", Duration::from_secs(10), || async {
+        let state: serde_json::Value = s.http.get(&b_state_url).send().await?.json().await?;
+        Ok(state["requesters"]
+            .as_array()
+            .filter(|r| !r.is_empty())
+            .map(|_| ()))
+    })
+    .await?;
+    let a_done = s.sim_state().await?["requesters"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(a_done, 0, "A's account was still hanging");
+    Ok(())
+}
