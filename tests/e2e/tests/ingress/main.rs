@@ -14,6 +14,6 @@ mod hostile;
 mod okta_sequences;
 mod operator;
 mod records_format;
-mod tls;
 mod shutdown;
+mod tls;
 mod walking_skeleton;
