@@ -71,6 +71,43 @@ pub fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
+/// Runs a binary's body on a multi-threaded tokio runtime (`ingress` and
+/// `worker` and their e2e shims start the same way).
+pub fn block_on<T>(body: impl std::future::Future<Output = T>) -> std::io::Result<T> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(body))
+}
+
+/// A configuration that cannot be read ends the process with status 2 and
+/// the reason on stderr, whichever binary and setting it is.
+pub fn config_or_exit<T, E: std::fmt::Display>(read: Result<T, E>) -> T {
+    match read {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Logging for the process: a server (`serving`) gets the service's JSON
+/// logs and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, trace export
+/// (`crate::telemetry`; hold the guard until exit, it flushes the spans);
+/// an operator command gets [`init_logs`].
+pub fn init_process_logs(
+    service: &'static str,
+    serving: bool,
+) -> Option<crate::telemetry::TraceExport> {
+    if serving {
+        Some(config_or_exit(crate::telemetry::init(service)))
+    } else {
+        init_logs();
+        None
+    }
+}
+
 /// Logging for an operator command: warnings and errors as text on stderr
 /// (`RUST_LOG` still chooses), never on stdout where the table or JSON
 /// goes. The broker's channel closes are off: a passive declare of a

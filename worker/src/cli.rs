@@ -90,36 +90,16 @@ impl Select {
 /// multi-threaded tokio runtime. The shipped `worker` binary and the test
 /// shim `e2e-worker` both call this, so tests exercise the same code.
 pub fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run())
+    shared::cli::block_on(run())?
 }
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The guard flushes pending trace spans (when OTEL_EXPORTER_OTLP_ENDPOINT
-    // turned export on) as `run` returns, however it returns.
-    let _traces = match cli.command {
-        None | Some(Command::Run) => match shared::telemetry::init("worker") {
-            Ok(traces) => Some(traces),
-            Err(e) => {
-                eprintln!("configuration error: {e}");
-                std::process::exit(2);
-            }
-        },
-        Some(_) => {
-            shared::cli::init_logs();
-            None
-        }
-    };
-    let config = match WorkerConfig::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2);
-        }
-    };
+    // Held until `run` returns, however it returns: it flushes pending
+    // trace spans.
+    let _traces =
+        shared::cli::init_process_logs("worker", matches!(cli.command, None | Some(Command::Run)));
+    let config = shared::cli::config_or_exit(WorkerConfig::from_env());
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             let grace = config.shutdown_grace;

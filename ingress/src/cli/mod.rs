@@ -115,44 +115,23 @@ enum TenantCommand {
 /// configuration from the environment and runs the chosen command on a
 /// multi-threaded tokio runtime.
 pub fn main() -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run())
+    shared::cli::block_on(run())?
 }
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // The guard flushes pending trace spans (when OTEL_EXPORTER_OTLP_ENDPOINT
-    // turned export on) as `run` returns, however it returns.
-    let _traces = match cli.command {
-        None | Some(Command::Serve) => match shared::telemetry::init("ingress") {
-            Ok(traces) => Some(traces),
-            Err(e) => {
-                eprintln!("configuration error: {e}");
-                std::process::exit(2);
-            }
-        },
-        Some(_) => {
-            shared::cli::init_logs();
-            None
-        }
-    };
-    let config = match IngressConfig::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2);
-        }
-    };
+    // Held until `run` returns, however it returns: it flushes pending
+    // trace spans.
+    let _traces = shared::cli::init_process_logs(
+        "ingress",
+        matches!(cli.command, None | Some(Command::Serve)),
+    );
+    let config = shared::cli::config_or_exit(IngressConfig::from_env());
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match crate::server::run(config).await {
             // A certificate or key that cannot be served is a
             // configuration error like any other.
-            Err(e) if e.is::<crate::tls::TlsError>() => {
-                eprintln!("configuration error: {e}");
-                std::process::exit(2);
-            }
+            Err(e) if e.is::<crate::tls::TlsError>() => shared::cli::config_or_exit(Err(e)),
             done => done,
         },
         Command::Tenant { command } => exit_on_error(tenant(&config, command).await),

@@ -48,13 +48,8 @@ async fn main() -> anyhow::Result<()> {
     // Plain-text logs as before; spans go to a collector too when
     // OTEL_EXPORTER_OTLP_ENDPOINT is set (shared/src/telemetry.rs). The
     // guard flushes them as `main` returns.
-    let traces = match shared::telemetry::TraceExport::from_env("freshservice-sim") {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("configuration error: {e}");
-            std::process::exit(2);
-        }
-    };
+    let traces =
+        shared::cli::config_or_exit(shared::telemetry::TraceExport::from_env("freshservice-sim"));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
