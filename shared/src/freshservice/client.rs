@@ -92,12 +92,14 @@ pub struct Call {
 }
 
 impl Call {
+    /// The `op` of [`Call::create`].
+    pub const CREATE_OP: &'static str = "create";
     pub fn create(body: Map<String, Value>) -> Self {
         Self::new(
             Method::POST,
             "/requesters".into(),
             Some(Value::Object(body)),
-            "create",
+            Self::CREATE_OP,
         )
     }
     pub fn update(id: u64, body: Map<String, Value>) -> Self {

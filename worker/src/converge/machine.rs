@@ -102,8 +102,14 @@ pub(super) fn next(
             // Applied before but no link (Redis restored, or the linked
             // requester was deleted by hand): heal by email.
             None if applied.version.is_some() => Step::Lookup,
-            // Never applied: create directly; a duplicate_value answer
-            // still leads to the lookup.
+            // An earlier create went unanswered (timeout, connection lost,
+            // a worker killed mid-call): it may have committed. Look before
+            // creating again, whether or not Freshservice would refuse a
+            // second requester with the email (unconfirmed,
+            // `docs/freshservice.md` §8): one lookup per such retry.
+            None if applied.create_sent => Step::Lookup,
+            // Never applied, never tried: create directly; a
+            // duplicate_value answer still leads to the lookup.
             None => Step::Create,
         },
         Seen::LookedUp(found) if !desired.active => match found {
@@ -180,6 +186,7 @@ mod tests {
             snapshot: Some(obj(json!({"first_name": "A"}))),
             active,
             waiting_for: None,
+            create_sent: false,
         }
     }
 
@@ -331,6 +338,28 @@ mod tests {
                 false,
                 Seen::Start,
                 Step::Lookup,
+            ),
+            (
+                "an earlier create went unanswered: look before creating again",
+                &on,
+                Applied {
+                    create_sent: true,
+                    ..never_applied()
+                },
+                false,
+                Seen::Start,
+                Step::Lookup,
+            ),
+            (
+                "unanswered create, nobody has the email: create",
+                &on,
+                Applied {
+                    create_sent: true,
+                    ..never_applied()
+                },
+                false,
+                Seen::LookedUp(None),
+                Step::Create,
             ),
             (
                 "heal, nobody has the email: create",

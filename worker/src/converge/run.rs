@@ -180,6 +180,17 @@ impl Run<'_> {
         if with_external {
             body.insert("external_id".into(), Value::String(self.ev.id.clone()));
         }
+        // Noted before the POST: if its answer never arrives, the next try
+        // looks the email up instead of creating again (`machine.rs`).
+        if self
+            .inner
+            .sync
+            .create_sent(self.lease, self.tenant(), &self.ev.id)
+            .await?
+            == Written::Fenced
+        {
+            return Err(Halt::LeaseLost);
+        }
         let created = match self.api.call(Call::create(body.clone())).await {
             Err(h) if failure::external_id_refused(&h, with_external) => {
                 self.reject_external_id().await?;
@@ -188,6 +199,14 @@ impl Run<'_> {
             }
             other => other,
         };
+        if let Err(h) = &created {
+            if failure::create_answered(h) {
+                self.inner
+                    .sync
+                    .create_answered(self.tenant(), &self.ev.id)
+                    .await?;
+            }
+        }
         match created {
             Ok(a) => {
                 let req = client::parse_requester(&a.text).map_err(Halt::Fs)?;
