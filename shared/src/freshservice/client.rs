@@ -123,6 +123,24 @@ impl Call {
             "find_by_email",
         )
     }
+    /// Looks an email up with the `query=` filter instead (requesters and
+    /// agents): the second way to find a user, for when `?email=` found
+    /// nobody yet Freshservice calls the email taken; `?email=` may leave
+    /// deactivated requesters out (`docs/freshservice.md` §8). `None` for an
+    /// email the filter language cannot quote.
+    pub fn search_by_email(email: &str) -> Option<Self> {
+        if email.contains(['\'', '"', '\\']) || email.len() > 400 {
+            return None;
+        }
+        let q = format!("\"primary_email:'{email}'\"");
+        let q = utf8_percent_encode(&q, NON_ALPHANUMERIC);
+        Some(Self::new(
+            Method::GET,
+            format!("/requesters?query={q}&include_agents=true"),
+            None,
+            "search_by_email",
+        ))
+    }
     /// Deactivates (204); the requester can be reactivated.
     pub fn deactivate(id: u64) -> Self {
         Self::new(
