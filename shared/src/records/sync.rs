@@ -167,6 +167,7 @@ mod tests {
             last_error: Some("Freshservice 500".into()),
             dead: Some("agent".into()),
             waiting_for: Some("m1".into()),
+            create_sent: Some("2024-05-01T09:59:00+00:00".into()),
         };
         assert_eq!(SyncRecord::decode(&encoded(&r)), r);
     }
@@ -237,7 +238,8 @@ mod tests {
                 "attempts",
                 "last_error",
                 "dead",
-                "waiting_for"
+                "waiting_for",
+                "create_sent"
             ]
         );
     }
