@@ -65,6 +65,19 @@ impl FsError {
         }
     }
 
+    /// No answer, or none that could be read: the request may have been
+    /// carried out all the same (a create committed whose answer was lost).
+    /// A status answer (4xx, 5xx, 429) is not ambiguous.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(
+            self,
+            Self::Retryable {
+                cause: Transient::Timeout | Transient::Connection | Transient::Answer,
+                ..
+            }
+        )
+    }
+
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::RateLimited { .. } | Self::Retryable { .. })
     }

@@ -38,6 +38,12 @@ pub mod field {
         /// version could not name yet: the user is converged again, even at
         /// the same version, when that manager's requester appears.
         WAITING_FOR = "waiting_for";
+        /// RFC 3339 time a create was sent for a user not linked yet; gone
+        /// once it is linked or the create was answered. Present at the
+        /// start of a convergence, it means an earlier create may have
+        /// committed without its answer arriving, so the worker looks the
+        /// email up before it creates again (`worker/src/converge/machine.rs`).
+        CREATE_SENT = "create_sent";
     }
 }
 
@@ -54,6 +60,7 @@ pub struct SyncRecord {
     pub last_error: Option<String>,
     pub dead: Option<String>,
     pub waiting_for: Option<String>,
+    pub create_sent: Option<String>,
 }
 
 impl SyncRecord {
@@ -81,6 +88,7 @@ impl SyncRecord {
             last_error: get(field::LAST_ERROR).map(str::to_string),
             dead: get(field::DEAD).map(str::to_string),
             waiting_for: get(field::WAITING_FOR).map(str::to_string),
+            create_sent: get(field::CREATE_SENT).map(str::to_string),
         }
     }
 
@@ -114,6 +122,7 @@ impl SyncRecord {
         put(field::LAST_ERROR, self.last_error.clone());
         put(field::DEAD, self.dead.clone());
         put(field::WAITING_FOR, self.waiting_for.clone());
+        put(field::CREATE_SENT, self.create_sent.clone());
         out
     }
 }
@@ -158,6 +167,7 @@ mod tests {
             last_error: Some("Freshservice 500".into()),
             dead: Some("agent".into()),
             waiting_for: Some("m1".into()),
+            create_sent: Some("2024-05-01T09:59:00+00:00".into()),
         };
         assert_eq!(SyncRecord::decode(&encoded(&r)), r);
     }
@@ -228,7 +238,8 @@ mod tests {
                 "attempts",
                 "last_error",
                 "dead",
-                "waiting_for"
+                "waiting_for",
+                "create_sent"
             ]
         );
     }

@@ -154,6 +154,84 @@ pub enum ChoicesShape {
     Map,
 }
 
+/// Whether the account takes `external_id` in a requester body (`docs/freshservice.md`
+/// §2.2: unconfirmed, it may not be writable everywhere).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternalIdMode {
+    /// Stored and shown like any attribute.
+    #[default]
+    Writable,
+    /// A body carrying it is refused: 400 `invalid_field` on `external_id`, as
+    /// Freshservice answers any attribute it does not know.
+    Refused,
+}
+
+/// How the account plays the behaviours `docs/freshservice.md` leaves unconfirmed. Set in
+/// an account spec (seed file, `POST /_sim/accounts`) or at run time with
+/// `PUT /_sim/accounts/{domain}/settings`; every default is today's strict reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unconfirmed {
+    /// An email is unique across the account (§8): a create or update with an email
+    /// another user holds answers `duplicate_value`. `false`: it is accepted, and two
+    /// requesters may share an email.
+    pub email_unique: bool,
+    /// `external_id` writable or refused (§2.2).
+    pub external_id: ExternalIdMode,
+    /// `GET /requesters?email=` lists deactivated requesters too (§8). `false`: it
+    /// shows active ones only (they still exist, by id and in `query=`).
+    pub email_lookup_includes_deactivated: bool,
+    /// The `query=` search index sees a create or change only this long after it
+    /// (§2.1): a requester changed more recently is missing from `query=` results.
+    pub search_lag_ms: u64,
+    /// The same lag for `?email=` lookups (0: immediate, the default).
+    pub email_lookup_lag_ms: u64,
+}
+
+impl Default for Unconfirmed {
+    fn default() -> Self {
+        Unconfirmed {
+            email_unique: true,
+            external_id: ExternalIdMode::Writable,
+            email_lookup_includes_deactivated: true,
+            search_lag_ms: 0,
+            email_lookup_lag_ms: 0,
+        }
+    }
+}
+
+/// A change to [`Unconfirmed`]; a missing field is left as it is.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnconfirmedPatch {
+    pub email_unique: Option<bool>,
+    pub external_id: Option<ExternalIdMode>,
+    pub email_lookup_includes_deactivated: Option<bool>,
+    pub search_lag_ms: Option<u64>,
+    pub email_lookup_lag_ms: Option<u64>,
+}
+
+impl Unconfirmed {
+    /// Applies a patch.
+    pub fn apply(&mut self, p: &UnconfirmedPatch) {
+        if let Some(x) = p.email_unique {
+            self.email_unique = x;
+        }
+        if let Some(x) = p.external_id {
+            self.external_id = x;
+        }
+        if let Some(x) = p.email_lookup_includes_deactivated {
+            self.email_lookup_includes_deactivated = x;
+        }
+        if let Some(x) = p.search_lag_ms {
+            self.search_lag_ms = x;
+        }
+        if let Some(x) = p.email_lookup_lag_ms {
+            self.email_lookup_lag_ms = x;
+        }
+    }
+}
+
 /// One entry of the call log (`GET /_sim/accounts/{domain}/calls`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CallRecord {
@@ -218,6 +296,8 @@ pub struct Account {
     /// the real API, so switchable (`None`: 200 like any reactivate).
     pub reactivate_active_status: Option<StatusCode>,
     pub choices_shape: ChoicesShape,
+    /// How the behaviours the reference leaves unconfirmed are played.
+    pub unconfirmed: Unconfirmed,
     pub default_time_zone: String,
     /// code → display name, in order.
     pub languages: Vec<(String, String)>,
@@ -243,6 +323,7 @@ impl Account {
             duplicate_status: StatusCode::CONFLICT,
             reactivate_active_status: None,
             choices_shape: ChoicesShape::default(),
+            unconfirmed: Unconfirmed::default(),
             default_time_zone: "Eastern Time (US & Canada)".into(),
             languages: DEFAULT_LANGUAGES
                 .iter()
@@ -314,6 +395,13 @@ impl Account {
         if let Some(s) = spec.dropdown_choices_shape {
             self.choices_shape = s;
         }
+        self.unconfirmed.apply(&UnconfirmedPatch {
+            email_unique: spec.email_unique,
+            external_id: spec.external_id,
+            email_lookup_includes_deactivated: spec.email_lookup_includes_deactivated,
+            search_lag_ms: spec.search_lag_ms,
+            email_lookup_lag_ms: spec.email_lookup_lag_ms,
+        });
         if let Some(tz) = &spec.default_time_zone {
             if !crate::timezones::is_valid(tz) {
                 return Err(ApiError::field(FieldError::not_a_choice(
@@ -531,6 +619,21 @@ pub struct AccountSpec {
     /// How dropdown choices are rendered in `/requester_fields` (default `strings`).
     #[serde(default)]
     pub dropdown_choices_shape: Option<ChoicesShape>,
+    /// [`Unconfirmed::email_unique`] (default true).
+    #[serde(default)]
+    pub email_unique: Option<bool>,
+    /// [`Unconfirmed::external_id`] (default `writable`).
+    #[serde(default)]
+    pub external_id: Option<ExternalIdMode>,
+    /// [`Unconfirmed::email_lookup_includes_deactivated`] (default true).
+    #[serde(default)]
+    pub email_lookup_includes_deactivated: Option<bool>,
+    /// [`Unconfirmed::search_lag_ms`] (default 0).
+    #[serde(default)]
+    pub search_lag_ms: Option<u64>,
+    /// [`Unconfirmed::email_lookup_lag_ms`] (default 0).
+    #[serde(default)]
+    pub email_lookup_lag_ms: Option<u64>,
     /// Account default time zone for new requesters (default "Eastern Time (US & Canada)").
     #[serde(default)]
     pub default_time_zone: Option<String>,

@@ -246,6 +246,12 @@ struct SettingsPatch {
     dropdown_choices_shape: Option<crate::accounts::ChoicesShape>,
     api_keys: Option<Vec<String>>,
     non_admin_keys: Option<Vec<String>>,
+    /// The unconfirmed behaviours (`crate::accounts::Unconfirmed`).
+    email_unique: Option<bool>,
+    external_id: Option<crate::accounts::ExternalIdMode>,
+    email_lookup_includes_deactivated: Option<bool>,
+    search_lag_ms: Option<u64>,
+    email_lookup_lag_ms: Option<u64>,
 }
 
 async fn put_settings(
@@ -277,7 +283,16 @@ async fn put_settings(
     if let Some(k) = p.non_admin_keys {
         a.non_admin_keys = k.into_iter().collect();
     }
-    Ok(Json(json!({"duplicate_status": a.duplicate_status.as_u16()})).into_response())
+    a.unconfirmed.apply(&crate::accounts::UnconfirmedPatch {
+        email_unique: p.email_unique,
+        external_id: p.external_id,
+        email_lookup_includes_deactivated: p.email_lookup_includes_deactivated,
+        search_lag_ms: p.search_lag_ms,
+        email_lookup_lag_ms: p.email_lookup_lag_ms,
+    });
+    let mut out = serde_json::to_value(a.unconfirmed).unwrap_or(Value::Null);
+    out["duplicate_status"] = json!(a.duplicate_status.as_u16());
+    Ok(Json(out).into_response())
 }
 
 async fn get_calls(State(state): State<SimState>, Path(domain): Path<String>) -> AdminResult {

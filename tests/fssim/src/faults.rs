@@ -1,6 +1,7 @@
 //! Faults an account can be switched into at run time (`PUT /_sim/accounts/{domain}/faults`):
 //! added latency, a share of 5xx answers, a share of dropped connections (closed before
-//! any work), a share of "commit then drop" writes (work done, answer lost), a forced
+//! any work), a share of "commit then drop" writes (work done, answer lost) or a count of
+//! the next writes to treat so, a forced
 //! 429 storm (kept in the rate limiter), revoked API keys, and a redirect of every call
 //! to another address (what Freshservice does for an account that moved or is gone).
 
@@ -20,6 +21,9 @@ pub struct Faults {
     /// Share (0..1) of POST/PUT calls that do the work and then close the connection
     /// without an answer.
     pub drop_after_commit_rate: f64,
+    /// The next this many POST/PUT/DELETE calls do the work and then close the
+    /// connection without an answer (counted down; deterministic, unlike the rate).
+    pub drop_after_commit_next: u32,
     /// Every API key of the account answers 401.
     pub revoke_keys: bool,
     /// Every API call is answered `302 Found` with `Location` set to this base URL
@@ -36,6 +40,7 @@ impl Default for Faults {
             error_statuses: vec![500, 502, 503],
             drop_rate: 0.0,
             drop_after_commit_rate: 0.0,
+            drop_after_commit_next: 0,
             revoke_keys: false,
             redirect_to: None,
         }
@@ -51,6 +56,7 @@ pub struct FaultsPatch {
     pub error_statuses: Option<Vec<u16>>,
     pub drop_rate: Option<f64>,
     pub drop_after_commit_rate: Option<f64>,
+    pub drop_after_commit_next: Option<u32>,
     /// Starts a storm of forced 429s for this many seconds (0 ends one).
     pub rate_limit_storm_secs: Option<u64>,
     pub revoke_keys: Option<bool>,
@@ -109,6 +115,9 @@ impl Faults {
         }
         if let Some(x) = p.drop_after_commit_rate {
             self.drop_after_commit_rate = x;
+        }
+        if let Some(x) = p.drop_after_commit_next {
+            self.drop_after_commit_next = x;
         }
         if let Some(x) = p.revoke_keys {
             self.revoke_keys = x;

@@ -271,10 +271,16 @@ pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -
         return finish(r);
     }
 
-    let commit_then_drop = method != Method::GET
-        && method != Method::HEAD
-        && faults.drop_after_commit_rate > 0.0
-        && state.roll() < faults.drop_after_commit_rate;
+    let write = method != Method::GET && method != Method::HEAD;
+    let commit_then_drop = write && {
+        let mut acct = account.lock().await;
+        if acct.faults.drop_after_commit_next > 0 {
+            acct.faults.drop_after_commit_next -= 1;
+            true
+        } else {
+            faults.drop_after_commit_rate > 0.0 && state.roll() < faults.drop_after_commit_rate
+        }
+    };
 
     let host = req
         .headers()

@@ -6,6 +6,18 @@
 //! `docs/freshservice.md` (section by section): requesters and their validation, requester
 //! fields, requester groups, departments, locations, agents, pagination, the per-minute
 //! budget with its headers and 429s, and switchable faults. `/_sim/...` is the admin API.
+//!
+//! What the reference leaves unconfirmed, the simulator plays both ways, one switch per
+//! account (`accounts::Unconfirmed`; seed file, `POST /_sim/accounts`, or
+//! `PUT /_sim/accounts/{domain}/settings`):
+//! - `email_unique` (default true): a create or update with an email another user holds
+//!   answers `duplicate_value`; false: accepted, two requesters may share an email.
+//! - `external_id`: `writable` (default) or `refused` (a body carrying it answers 400
+//!   `invalid_field` on `external_id`).
+//! - `email_lookup_includes_deactivated` (default true): whether `GET /requesters?email=`
+//!   lists deactivated requesters.
+//! - `search_lag_ms` (default 0): `query=` misses a requester created or changed less
+//!   than this long ago; `email_lookup_lag_ms` (default 0) does the same to `?email=`.
 
 pub mod accounts;
 pub mod admin;

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
-use crate::accounts::{ts, Account, User};
+use crate::accounts::{ts, Account, ExternalIdMode, User};
 use crate::errors::{ApiError, FieldError};
 use crate::fields::FieldType;
 use crate::paging::{self, Page};
@@ -131,7 +131,11 @@ impl Account {
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        let dups = check_duplicates(self, user);
+        let dups = if self.unconfirmed.email_unique {
+            check_duplicates(self, user)
+        } else {
+            Vec::new()
+        };
         if !dups.is_empty() {
             return Err(self.duplicate_error(dups));
         }
@@ -157,9 +161,29 @@ impl Account {
         id
     }
 
+    /// Refuses `external_id` when the account does not take it
+    /// ([`crate::accounts::ExternalIdMode::Refused`]).
+    fn check_external_id(&self, body: &Map<String, Value>) -> Result<(), ApiError> {
+        if self.unconfirmed.external_id == ExternalIdMode::Refused
+            && body.contains_key("external_id")
+        {
+            return Err(ApiError::validation(vec![FieldError::invalid_field(
+                "external_id",
+            )]));
+        }
+        Ok(())
+    }
+
+    /// Whether a requester's latest create or change is old enough for an index lagging
+    /// `lag_ms` to show it.
+    fn indexed(u: &User, lag_ms: u64, now: chrono::DateTime<Utc>) -> bool {
+        lag_ms == 0 || (now - u.updated_at).num_milliseconds() >= lag_ms as i64
+    }
+
     /// `POST /requesters`.
     pub fn create_requester(&mut self, body: &Value) -> Result<Value, ApiError> {
         let body = as_object(body)?;
+        self.check_external_id(body)?;
         let now = Utc::now();
         let mut user = User::blank(self.next_id, &self.default_time_zone, now);
         let mut errors = apply_body(self, &mut user, body, Mode::Create);
@@ -197,6 +221,7 @@ impl Account {
     pub fn update_requester(&mut self, id: u64, body: &Value) -> Result<Value, ApiError> {
         let body = as_object(body)?;
         let mut user = self.requester(id)?.clone();
+        self.check_external_id(body)?;
         user.can_see_all_tickets_from_associated_departments = false;
         let mut errors = apply_body(self, &mut user, body, Mode::Update);
         errors.extend(check_complete(self, &user, body));
@@ -320,7 +345,9 @@ impl Account {
     }
 
     /// `GET /requesters` with its filters, or with `query=` (fixed 30 per page, page ≤ 40,
-    /// newest first). The search index is modelled as lag-free.
+    /// newest first). The search index lags by the account's `search_lag_ms`, an email
+    /// lookup by `email_lookup_lag_ms` (both 0 by default); an email lookup leaves
+    /// deactivated requesters out when `email_lookup_includes_deactivated` is false.
     pub fn list_requesters(&self, pairs: &[(String, String)]) -> Result<Listing, ApiError> {
         let mut errors = Vec::new();
         for (k, _) in pairs {
@@ -354,6 +381,7 @@ impl Account {
             return Err(ApiError::validation(errors));
         }
         let visible = |u: &&User| include_agents || !u.is_agent;
+        let now = Utc::now();
         if let Some(q) = query {
             let page = paging::parse(pairs, Some(40), Some(30))?;
             let expr = query::parse(q, &|f| self.query_kind(f), PREFIX_FIELDS)
@@ -362,6 +390,7 @@ impl Account {
                 .users
                 .values()
                 .filter(visible)
+                .filter(|u| Self::indexed(u, self.unconfirmed.search_lag_ms, now))
                 .filter(|u| query::eval(&expr, &|f| self.query_value(u, f)))
                 .collect();
             hits.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
@@ -380,6 +409,12 @@ impl Account {
             .users
             .values()
             .filter(visible)
+            .filter(|u| {
+                // The unconfirmed readings of an email lookup (§8, §2.1).
+                email.is_none()
+                    || ((u.active || self.unconfirmed.email_lookup_includes_deactivated)
+                        && Self::indexed(u, self.unconfirmed.email_lookup_lag_ms, now))
+            })
             .filter(|u| {
                 email.as_ref().is_none_or(|e| {
                     u.primary_email.as_ref().map(|p| p.to_lowercase()).as_ref() == Some(e)

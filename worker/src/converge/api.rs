@@ -86,6 +86,12 @@ impl TenantApi<'_> {
                         ),
                     });
                 }
+                // A create with no answer may have committed: never sent
+                // again blind. The queued retry looks the email up first
+                // (`machine.rs`, `create_sent`).
+                Err(e) if call.op == Call::CREATE_OP && e.is_ambiguous() => {
+                    return Err(Halt::Fs(e))
+                }
                 Err(e @ FsError::Retryable { .. }) => match quick.next() {
                     Some(d) => {
                         tracing::debug!(op = call.op, error = %e, ?d, "transient Freshservice failure, retrying");

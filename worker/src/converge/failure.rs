@@ -200,6 +200,17 @@ pub(super) fn external_id_refused(h: &Halt, sent_external: bool) -> bool {
     matches!(h, Halt::Fs(e) if sent_external && e.is_invalid_field("external_id"))
 }
 
+/// A create that stopped with this halt certainly made nothing: it was
+/// answered with a refusal or a failure status, or never sent (budget,
+/// pause). Not so for no answer at all, which may hide a committed create.
+pub(super) fn create_answered(h: &Halt) -> bool {
+    match h {
+        Halt::Fs(e) => !e.is_ambiguous(),
+        Halt::Park { .. } => true,
+        Halt::Dead { .. } | Halt::LeaseLost | Halt::Redis(_) => false,
+    }
+}
+
 /// The user's email belongs to a Freshservice agent: the bridge only manages
 /// requesters, so the change is dead-lettered.
 pub(super) fn agent_email(requester_id: u64, email: &str) -> Halt {

@@ -43,6 +43,8 @@ pub(super) enum Seen {
     Taken,
     /// Looked the email up after the create was answered `duplicate_value`.
     TakenLookedUp(Option<Found>),
+    /// Searched for it with `query=` after that lookup found nobody.
+    TakenSearched(Option<Found>),
 }
 
 /// The one step to take next.
@@ -53,6 +55,10 @@ pub(super) enum Step {
     Known { rid: u64, plan: Known },
     /// `GET /requesters?email=…` before deciding.
     Lookup,
+    /// `GET /requesters?query="primary_email:'…'"`: the email is taken but
+    /// `?email=` found nobody, and it may leave deactivated requesters out
+    /// (`docs/freshservice.md` §8).
+    Search,
     /// POST a new requester, link and record it.
     Create,
     /// Link a requester found by email, reactivate it if it is deactivated,
@@ -80,7 +86,10 @@ pub(super) fn next(
 ) -> Step {
     // Without an email there is nothing to look up by: the lookup finds no one.
     let seen = match seen {
-        Seen::Start | Seen::Taken if desired.email.is_none() => looked_up(seen, None),
+        Seen::Start | Seen::Taken if desired.email.is_none() => match looked_up(seen, None) {
+            Seen::TakenLookedUp(None) => Seen::TakenSearched(None),
+            s => s,
+        },
         s => s,
     };
     match seen {
@@ -102,8 +111,14 @@ pub(super) fn next(
             // Applied before but no link (Redis restored, or the linked
             // requester was deleted by hand): heal by email.
             None if applied.version.is_some() => Step::Lookup,
-            // Never applied: create directly; a duplicate_value answer
-            // still leads to the lookup.
+            // An earlier create went unanswered (timeout, connection lost,
+            // a worker killed mid-call): it may have committed. Look before
+            // creating again, whether or not Freshservice would refuse a
+            // second requester with the email (unconfirmed,
+            // `docs/freshservice.md` §8): one lookup per such retry.
+            None if applied.create_sent => Step::Lookup,
+            // Never applied, never tried: create directly; a
+            // duplicate_value answer still leads to the lookup.
             None => Step::Create,
         },
         Seen::LookedUp(found) if !desired.active => match found {
@@ -115,16 +130,19 @@ pub(super) fn next(
             None => Step::RecordAbsent,
         },
         Seen::LookedUp(None) => Step::Create,
-        Seen::LookedUp(Some(f)) | Seen::TakenLookedUp(Some(f)) => adopt(f),
+        Seen::LookedUp(Some(f)) | Seen::TakenLookedUp(Some(f)) | Seen::TakenSearched(Some(f)) => {
+            adopt(f)
+        }
         Seen::Taken => Step::Lookup,
-        Seen::TakenLookedUp(None) => Step::TakenButNotFound,
+        Seen::TakenLookedUp(None) => Step::Search,
+        Seen::TakenSearched(None) => Step::TakenButNotFound,
     }
 }
 
 /// What a lookup answer makes of `seen`.
 pub(super) fn looked_up(seen: Seen, found: Option<Found>) -> Seen {
     match seen {
-        Seen::Taken | Seen::TakenLookedUp(_) => Seen::TakenLookedUp(found),
+        Seen::Taken | Seen::TakenLookedUp(_) | Seen::TakenSearched(_) => Seen::TakenLookedUp(found),
         Seen::Start | Seen::LookedUp(_) => Seen::LookedUp(found),
     }
 }
@@ -180,6 +198,7 @@ mod tests {
             snapshot: Some(obj(json!({"first_name": "A"}))),
             active,
             waiting_for: None,
+            create_sent: false,
         }
     }
 
@@ -333,6 +352,28 @@ mod tests {
                 Step::Lookup,
             ),
             (
+                "an earlier create went unanswered: look before creating again",
+                &on,
+                Applied {
+                    create_sent: true,
+                    ..never_applied()
+                },
+                false,
+                Seen::Start,
+                Step::Lookup,
+            ),
+            (
+                "unanswered create, nobody has the email: create",
+                &on,
+                Applied {
+                    create_sent: true,
+                    ..never_applied()
+                },
+                false,
+                Seen::LookedUp(None),
+                Step::Create,
+            ),
+            (
                 "heal, nobody has the email: create",
                 &on,
                 unlinked(),
@@ -429,11 +470,38 @@ mod tests {
                 Step::RefuseAgent { rid: 9 },
             ),
             (
-                "duplicate, nobody found: retry later",
+                "duplicate, nobody found by email: search with query=",
                 &on,
                 never_applied(),
                 false,
                 Seen::TakenLookedUp(None),
+                Step::Search,
+            ),
+            (
+                "duplicate, the search finds a deactivated requester: reactivate it",
+                &on,
+                never_applied(),
+                false,
+                Seen::TakenSearched(found(Some(false))),
+                Step::Adopt {
+                    rid: 9,
+                    reactivate: true,
+                },
+            ),
+            (
+                "duplicate, the search finds an agent: refuse",
+                &on,
+                never_applied(),
+                false,
+                Seen::TakenSearched(agent()),
+                Step::RefuseAgent { rid: 9 },
+            ),
+            (
+                "duplicate, nobody found either way: retry later",
+                &on,
+                never_applied(),
+                false,
+                Seen::TakenSearched(None),
                 Step::TakenButNotFound,
             ),
             (

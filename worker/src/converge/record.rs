@@ -52,7 +52,7 @@ end
 if ARGV[4] == '' then redis.call('HDEL', KEYS[2], F.SNAPSHOT) else redis.call('HSET', KEYS[2], F.SNAPSHOT, ARGV[4]) end
 redis.call('HSET', KEYS[2], F.APPLIED_VERSION, ARGV[2], F.ACTIVE, ARGV[5], F.UPDATED_AT, ARGV[6],
   F.WARNINGS, ARGV[7], F.ATTEMPTS, 0)
-redis.call('HDEL', KEYS[2], F.LAST_ERROR, F.DEAD)
+redis.call('HDEL', KEYS[2], F.LAST_ERROR, F.DEAD, F.CREATE_SENT)
 if ARGV[9] == '' then redis.call('HDEL', KEYS[2], F.WAITING_FOR) else redis.call('HSET', KEYS[2], F.WAITING_FOR, ARGV[9]) end
 redis.call('SREM', KEYS[5], ARGV[8])
 if v >= tonumber(redis.call('HGET', KEYS[6], ARGV[10]) or '0') then redis.call('ZREM', KEYS[7], ARGV[11]) end
@@ -69,6 +69,16 @@ if old and old ~= ARGV[2] then redis.call('HDEL', KEYS[4], old) end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 redis.call('HSET', KEYS[2], F.REQUESTER_ID, ARGV[2])
+redis.call('HDEL', KEYS[2], F.CREATE_SENT)
+return 'ok'
+"#;
+
+/// Notes that a create is about to be sent (`field::CREATE_SENT`), so a
+/// later try knows its answer may have been lost. KEYS: lease, sync.
+/// ARGV: token, now.
+const CREATE_SENT: &str = r#"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'fenced' end
+redis.call('HSET', KEYS[2], F.CREATE_SENT, ARGV[2])
 return 'ok'
 "#;
 
@@ -90,6 +100,9 @@ pub struct Applied {
     pub active: Option<bool>,
     /// The applied version left a manager unnamed, waiting for them.
     pub waiting_for: Option<String>,
+    /// An earlier create was sent and its answer never arrived (or could
+    /// not be read): it may have committed.
+    pub create_sent: bool,
 }
 
 /// Did a fenced write land?
@@ -122,6 +135,7 @@ pub struct SyncStore {
     record: Script,
     link: Script,
     reopen: Script,
+    create_sent: Script,
 }
 
 impl SyncStore {
@@ -132,6 +146,7 @@ impl SyncStore {
             record: Script::new(&script(RECORD)),
             link: Script::new(&script(LINK)),
             reopen: Script::new(&script(REOPEN)),
+            create_sent: Script::new(&script(CREATE_SENT)),
         }
     }
 
@@ -165,6 +180,7 @@ impl SyncStore {
             snapshot: sync.snapshot,
             active: sync.active,
             waiting_for: sync.waiting_for,
+            create_sent: sync.create_sent.is_some(),
         })
     }
 
@@ -232,6 +248,35 @@ impl SyncStore {
             .invoke_async(&mut r)
             .await?;
         Ok(written(&s))
+    }
+
+    /// Notes a create about to be sent (see `CREATE_SENT`).
+    pub async fn create_sent(
+        &self,
+        lease: &Lease,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Written, redis::RedisError> {
+        let mut r = self.redis.clone();
+        let s: String = self
+            .create_sent
+            .key(&lease.key)
+            .key(self.keys.sync(tenant, id))
+            .arg(lease.token)
+            .arg(chrono::Utc::now().to_rfc3339())
+            .invoke_async(&mut r)
+            .await?;
+        Ok(written(&s))
+    }
+
+    /// The create was answered (refused, or failed with a status): it made
+    /// nothing, so the next try need not look for it.
+    pub async fn create_answered(&self, tenant: &str, id: &str) -> Result<(), redis::RedisError> {
+        let mut r = self.redis.clone();
+        let _: () = r
+            .hdel(self.keys.sync(tenant, id), field::CREATE_SENT)
+            .await?;
+        Ok(())
     }
 
     /// Makes the user's next event converge it again, whatever version
@@ -325,7 +370,12 @@ mod tests {
     /// not when a worker first records.
     #[test]
     fn every_field_the_scripts_use_is_a_sync_field() {
-        for (name, s) in [("RECORD", RECORD), ("LINK", LINK), ("REOPEN", REOPEN)] {
+        for (name, s) in [
+            ("RECORD", RECORD),
+            ("LINK", LINK),
+            ("REOPEN", REOPEN),
+            ("CREATE_SENT", CREATE_SENT),
+        ] {
             let refs = lua_field_refs(s);
             assert!(!refs.is_empty(), "{name} names no field");
             for r in refs {
@@ -339,7 +389,12 @@ mod tests {
 
     #[test]
     fn no_script_spells_a_field_by_hand() {
-        for (name, s) in [("RECORD", RECORD), ("LINK", LINK), ("REOPEN", REOPEN)] {
+        for (name, s) in [
+            ("RECORD", RECORD),
+            ("LINK", LINK),
+            ("REOPEN", REOPEN),
+            ("CREATE_SENT", CREATE_SENT),
+        ] {
             assert_eq!(quoted_fields(s, field::ALL), Vec::<&str>::new(), "{name}");
         }
     }

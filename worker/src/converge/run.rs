@@ -76,6 +76,10 @@ impl Run<'_> {
                     last_found = self.lookup().await?;
                     seen = machine::looked_up(seen, last_found.as_ref().map(Found::from));
                 }
+                Step::Search => {
+                    last_found = self.search().await?;
+                    seen = Seen::TakenSearched(last_found.as_ref().map(Found::from));
+                }
                 Step::Create => match self.create().await? {
                     Created::Done(outcome) => return Ok(outcome),
                     Created::Taken(body) => {
@@ -180,6 +184,17 @@ impl Run<'_> {
         if with_external {
             body.insert("external_id".into(), Value::String(self.ev.id.clone()));
         }
+        // Noted before the POST: if its answer never arrives, the next try
+        // looks the email up instead of creating again (`machine.rs`).
+        if self
+            .inner
+            .sync
+            .create_sent(self.lease, self.tenant(), &self.ev.id)
+            .await?
+            == Written::Fenced
+        {
+            return Err(Halt::LeaseLost);
+        }
         let created = match self.api.call(Call::create(body.clone())).await {
             Err(h) if failure::external_id_refused(&h, with_external) => {
                 self.reject_external_id().await?;
@@ -188,6 +203,14 @@ impl Run<'_> {
             }
             other => other,
         };
+        if let Err(h) = &created {
+            if failure::create_answered(h) {
+                self.inner
+                    .sync
+                    .create_answered(self.tenant(), &self.ev.id)
+                    .await?;
+            }
+        }
         match created {
             Ok(a) => {
                 let req = client::parse_requester(&a.text).map_err(Halt::Fs)?;
@@ -257,6 +280,24 @@ impl Run<'_> {
             Some(i) => list.into_iter().nth(i),
             None => list.into_iter().next(),
         })
+    }
+
+    /// The same with `query=` (see `Step::Search`); only the exact primary
+    /// email counts.
+    async fn search(&self) -> Result<Option<Requester>, Halt> {
+        let Some(email) = self.desired.email.as_deref() else {
+            return Ok(None);
+        };
+        let Some(call) = Call::search_by_email(email) else {
+            return Ok(None);
+        };
+        let a = self.api.call(call).await?;
+        let list = client::parse_requesters(&a.text).map_err(Halt::Fs)?;
+        Ok(list.into_iter().find(|r| {
+            r.primary_email
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(email))
+        }))
     }
 
     async fn link(&self, rid: u64) -> Result<(), Halt> {

@@ -18,4 +18,5 @@ mod operator;
 mod ops;
 mod profile;
 mod redirect;
+mod unconfirmed;
 mod uninstall;
