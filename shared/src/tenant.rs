@@ -385,11 +385,13 @@ impl TenantStore {
         flat.chunks(2)
             .map(|c| {
                 let state: Option<String> = match c.first() {
-                    Some(v) => redis::FromRedisValue::from_redis_value(v)?,
+                    Some(v) => redis::FromRedisValue::from_redis_value(v.clone())
+                        .map_err(redis::RedisError::from)?,
                     None => None,
                 };
                 let paused: bool = match c.get(1) {
-                    Some(v) => redis::FromRedisValue::from_redis_value(v)?,
+                    Some(v) => redis::FromRedisValue::from_redis_value(v.clone())
+                        .map_err(redis::RedisError::from)?,
                     None => false,
                 };
                 Ok((

@@ -145,7 +145,7 @@ impl SyncStore {
         let (version, waiting): (Option<u64>, Option<String>) = self
             .redis
             .clone()
-            .hget(
+            .hmget(
                 self.keys.sync(tenant, id),
                 &[field::APPLIED_VERSION, field::WAITING_FOR],
             )

@@ -127,10 +127,12 @@ pub async fn read(
     let replies: Vec<redis::Value> = p.query_async(&mut r).await?;
     let mut replies = replies.into_iter();
     let rids: Vec<Option<String>> =
-        redis::from_redis_value(&replies.next().unwrap_or(redis::Value::Nil))?;
+        redis::from_redis_value(replies.next().unwrap_or(redis::Value::Nil))
+            .map_err(redis::RedisError::from)?;
     let actives: Vec<Option<String>> = replies
-        .map(|v| redis::from_redis_value(&v))
-        .collect::<Result<_, _>>()?;
+        .map(redis::from_redis_value)
+        .collect::<Result<_, redis::ParsingError>>()
+        .map_err(redis::RedisError::from)?;
     let mut members: Vec<Member> = ids
         .iter()
         .enumerate()
