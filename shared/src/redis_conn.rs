@@ -38,3 +38,17 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, redis::RedisError> 
         .set_response_timeout(Some(RESPONSE_TIMEOUT));
     ConnectionManager::new_with_config(client, cfg).await
 }
+
+/// Runs a pipeline built in a loop, which may hold no command. redis-rs 1.x
+/// refuses to send an empty pipeline ("empty command"); 0.27 answered it
+/// with an empty list, and the callers (an outbox sweep with nothing stale,
+/// a page of no users) rely on that answer.
+pub async fn query_pipe<T: redis::FromRedisValue>(
+    pipe: &redis::Pipeline,
+    con: &mut impl redis::aio::ConnectionLike,
+) -> redis::RedisResult<T> {
+    if pipe.is_empty() {
+        return T::from_redis_value(redis::Value::Array(Vec::new())).map_err(Into::into);
+    }
+    pipe.query_async(con).await
+}

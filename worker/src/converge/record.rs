@@ -310,7 +310,7 @@ impl SyncStore {
             p.hset(&key, field::DEAD, class)
                 .sadd(self.keys.failed(tenant), id);
         }
-        let _: () = p.query_async(&mut r).await?;
+        let _: () = shared::redis_conn::query_pipe(&p, &mut r).await?;
         Ok(())
     }
 }
