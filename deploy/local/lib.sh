@@ -125,3 +125,46 @@ ensure_prometheus_tools() {
   mv -T "$dir.tmp.$$" "$dir" 2>/dev/null || rm -rf "$dir.tmp.$$"
   rm -rf "$tmp"
 }
+
+# cargo-deny, the dependency policy check (deny.toml), at a pinned version
+# installed into ~/.cargo/bin with `cargo install --locked` when missing or
+# older (a few minutes, once).
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  if command -v cargo-deny >/dev/null \
+    && [ "$(cargo-deny --version 2>/dev/null | awk '{print $2}')" = "$CARGO_DENY_VERSION" ]; then
+    return 0
+  fi
+  say "cargo-deny: installing $CARGO_DENY_VERSION (cargo install --locked, a few minutes)"
+  cargo install --locked "cargo-deny@$CARGO_DENY_VERSION"
+}
+
+# `cargo deny check`: licenses, bans and sources always. Advisories need the
+# RustSec database, a git repository on GitHub: when it cannot be fetched
+# (a machine that reaches only package registries) the check is skipped
+# with a banner that cannot be missed, never passed silently; with
+# CARGO_DENY_ADVISORIES=require an unreachable database fails the run.
+cargo_deny_check() {
+  cargo deny check licenses bans sources
+  local log
+  log="$(mktemp)"
+  if cargo deny --log-level error fetch db >"$log" 2>&1; then
+    rm -f "$log"
+    cargo deny --log-level error check advisories
+    return
+  fi
+  printf '\033[1;31m' >&2
+  printf '%s\n' \
+    '######################################################################' \
+    '#  ADVISORIES NOT CHECKED: the RustSec advisory database could not   #' \
+    '#  be fetched (no network to github.com?). Licenses, bans and        #' \
+    '#  sources were checked; known vulnerabilities were NOT.             #' \
+    '#  Run: cargo deny check advisories, where GitHub is reachable.      #' \
+    '######################################################################' >&2
+  printf '\033[0m' >&2
+  sed 's/^/  cargo deny fetch: /' "$log" | tail -n 5 >&2
+  rm -f "$log"
+  if [ "${CARGO_DENY_ADVISORIES:-}" = require ]; then
+    die "CARGO_DENY_ADVISORIES=require and the advisory database is unreachable"
+  fi
+}

@@ -115,10 +115,11 @@ pub async fn read_many<C: ConnectionLike + Send>(
     type Row = (Vec<(String, f64)>, u64, u64);
     let rows: Vec<Row> = {
         // A pipeline answers one flat list; read it three at a time.
-        let flat: Vec<redis::Value> = p.query_async(conn).await?;
+        let flat: Vec<redis::Value> = crate::redis_conn::query_pipe(&p, conn).await?;
         flat.chunks(3)
-            .map(|c| redis::FromRedisValue::from_redis_value(&redis::Value::Array(c.to_vec())))
-            .collect::<redis::RedisResult<_>>()?
+            .map(|c| redis::FromRedisValue::from_redis_value(redis::Value::Array(c.to_vec())))
+            .collect::<Result<_, redis::ParsingError>>()
+            .map_err(redis::RedisError::from)?
     };
     Ok(rows
         .into_iter()

@@ -327,7 +327,7 @@ impl TenantStore {
             Some(reason) => p.hset(&tkey, "state_reason", reason),
             None => p.hdel(&tkey, "state_reason"),
         };
-        let _: () = p.query_async(&mut r).await?;
+        let _: () = crate::redis_conn::query_pipe(&p, &mut r).await?;
         Ok(())
     }
 
@@ -381,15 +381,18 @@ impl TenantStore {
             p.hget(self.keys.tenant(id), "state")
                 .exists(self.keys.pause(id));
         }
-        let flat: Vec<redis::Value> = p.query_async(&mut self.redis.clone()).await?;
+        let flat: Vec<redis::Value> =
+            crate::redis_conn::query_pipe(&p, &mut self.redis.clone()).await?;
         flat.chunks(2)
             .map(|c| {
                 let state: Option<String> = match c.first() {
-                    Some(v) => redis::FromRedisValue::from_redis_value(v)?,
+                    Some(v) => redis::FromRedisValue::from_redis_value(v.clone())
+                        .map_err(redis::RedisError::from)?,
                     None => None,
                 };
                 let paused: bool = match c.get(1) {
-                    Some(v) => redis::FromRedisValue::from_redis_value(v)?,
+                    Some(v) => redis::FromRedisValue::from_redis_value(v.clone())
+                        .map_err(redis::RedisError::from)?,
                     None => false,
                 };
                 Ok((
@@ -517,7 +520,7 @@ impl TenantStore {
         for id in ids {
             p.hget(self.keys.tenant(id), "state");
         }
-        let states: Vec<Option<String>> = p.query_async(&mut r).await?;
+        let states: Vec<Option<String>> = crate::redis_conn::query_pipe(&p, &mut r).await?;
         Ok(ids
             .iter()
             .zip(states)

@@ -413,7 +413,7 @@ async fn scim_users(
         let hashes: Vec<HashMap<String, String>> = if ids.is_empty() {
             Vec::new()
         } else {
-            p.query_async(&mut r).await?
+            shared::redis_conn::query_pipe(&p, &mut r).await?
         };
         for (id, h) in ids.iter().zip(hashes) {
             match UserRecord::decode(&h) {

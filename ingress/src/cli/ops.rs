@@ -93,7 +93,7 @@ impl Ops {
         let users: Vec<u64> = if ids.is_empty() {
             Vec::new()
         } else {
-            p.query_async(&mut r).await?
+            shared::redis_conn::query_pipe(&p, &mut r).await?
         };
         let now = chrono::Utc::now().timestamp_millis();
         let pending = shared::pending::read_many(&mut r, &self.keys, &ids, now).await?;

@@ -192,7 +192,8 @@ impl GroupStore {
         for id in ids {
             pipe.hgetall(self.keys.group(tenant, id));
         }
-        let rows: Vec<HashMap<String, String>> = pipe.query_async(&mut self.redis.clone()).await?;
+        let rows: Vec<HashMap<String, String>> =
+            shared::redis_conn::query_pipe(&pipe, &mut self.redis.clone()).await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id, h) in ids.iter().zip(rows) {
             out.extend(Self::live(id, &h)?);
@@ -290,7 +291,8 @@ impl GroupStore {
         for g in &gids {
             pipe.hget(self.keys.group(tenant, g), field::DOC);
         }
-        let docs: Vec<Option<String>> = pipe.query_async(&mut self.redis.clone()).await?;
+        let docs: Vec<Option<String>> =
+            shared::redis_conn::query_pipe(&pipe, &mut self.redis.clone()).await?;
         let names: HashMap<String, String> = gids
             .iter()
             .zip(docs)

@@ -39,7 +39,8 @@ pub(super) async fn unpublished(
     for id in &ids {
         pipe.hget(hash_of(id), version_field);
     }
-    let versions: Vec<Option<u64>> = pipe.query_async(&mut redis.clone()).await?;
+    let versions: Vec<Option<u64>> =
+        shared::redis_conn::query_pipe(&pipe, &mut redis.clone()).await?;
     Ok(ids
         .into_iter()
         .zip(versions)

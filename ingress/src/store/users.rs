@@ -269,7 +269,8 @@ impl UserStore {
         for id in ids {
             pipe.hgetall(self.keys.user(tenant, id));
         }
-        let rows: Vec<HashMap<String, String>> = pipe.query_async(&mut self.redis.clone()).await?;
+        let rows: Vec<HashMap<String, String>> =
+            shared::redis_conn::query_pipe(&pipe, &mut self.redis.clone()).await?;
         let mut out = Vec::with_capacity(ids.len());
         for (id, h) in ids.iter().zip(rows) {
             out.extend(Self::live(id, &h)?);

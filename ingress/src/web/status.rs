@@ -149,7 +149,7 @@ pub async fn counts(state: &Backend, tenant: &str) -> Result<Counts, WebError> {
             p.hget(keys.user(tenant, id), user::field::VERSION);
             p.hget(keys.sync(tenant, id), sync::field::APPLIED_VERSION);
         }
-        let v: Vec<Option<u64>> = p.query_async(&mut r).await?;
+        let v: Vec<Option<u64>> = shared::redis_conn::query_pipe(&p, &mut r).await?;
         for (i, id) in ids.iter().enumerate() {
             c.known += 1;
             let (version, applied) = (v[2 * i].unwrap_or(0), v[2 * i + 1]);

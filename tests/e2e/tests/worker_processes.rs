@@ -186,7 +186,7 @@ async fn assert_all_applied(stack: &Stack, ids: &[String]) -> anyhow::Result<()>
                 pipe.hget(keys.user(&stack.tenant_id, id), "version");
                 pipe.hget(keys.sync(&stack.tenant_id, id), "applied_version");
             }
-            let got: Vec<Option<u64>> = pipe.query_async(&mut r).await?;
+            let got: Vec<Option<u64>> = shared::redis_conn::query_pipe(&pipe, &mut r).await?;
             let behind: Vec<String> = ids
                 .iter()
                 .zip(got.chunks(2))

@@ -229,7 +229,7 @@ mod tests {
     use super::*;
 
     fn redis_err() -> redis::RedisError {
-        redis::RedisError::from((redis::ErrorKind::IoError, "connection refused"))
+        redis::RedisError::from((redis::ErrorKind::Io, "connection refused"))
     }
 
     const INVALID_EXTERNAL_ID: &str = r#"{"description":"Validation failed","errors":[{"field":"external_id","message":"Invalid field","code":"invalid_field"}]}"#;

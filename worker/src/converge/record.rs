@@ -160,7 +160,7 @@ impl SyncStore {
         let (version, waiting): (Option<u64>, Option<String>) = self
             .redis
             .clone()
-            .hget(
+            .hmget(
                 self.keys.sync(tenant, id),
                 &[field::APPLIED_VERSION, field::WAITING_FOR],
             )
@@ -355,7 +355,7 @@ impl SyncStore {
             p.hset(&key, field::DEAD, class)
                 .sadd(self.keys.failed(tenant), id);
         }
-        let _: () = p.query_async(&mut r).await?;
+        let _: () = shared::redis_conn::query_pipe(&p, &mut r).await?;
         Ok(())
     }
 }

@@ -334,7 +334,7 @@ impl Resolver<'_> {
             }
         }
         let mut r = self.inner.redis.clone();
-        let _: () = p.query_async(&mut r).await?;
+        let _: () = shared::redis_conn::query_pipe(&p, &mut r).await?;
         Ok(())
     }
 
@@ -414,7 +414,7 @@ pub(super) async fn wake_waiters(
         p.smembers(k);
     }
     let mut r = inner.redis.clone();
-    let members: Vec<Vec<String>> = p.query_async(&mut r).await?;
+    let members: Vec<Vec<String>> = shared::redis_conn::query_pipe(&p, &mut r).await?;
     let mut woken: Vec<&str> = members
         .iter()
         .flatten()
@@ -445,7 +445,7 @@ pub(super) async fn wake_waiters(
             p.srem(k, m).ignore();
         }
     }
-    let _: () = p.query_async(&mut r).await?;
+    let _: () = shared::redis_conn::query_pipe(&p, &mut r).await?;
     tracing::info!(
         tenant,
         manager = user_id,

@@ -124,13 +124,15 @@ pub async fn read(
     for id in &ids {
         p.hget(keys.sync(tenant, id), sync_field::ACTIVE);
     }
-    let replies: Vec<redis::Value> = p.query_async(&mut r).await?;
+    let replies: Vec<redis::Value> = shared::redis_conn::query_pipe(&p, &mut r).await?;
     let mut replies = replies.into_iter();
     let rids: Vec<Option<String>> =
-        redis::from_redis_value(&replies.next().unwrap_or(redis::Value::Nil))?;
+        redis::from_redis_value(replies.next().unwrap_or(redis::Value::Nil))
+            .map_err(redis::RedisError::from)?;
     let actives: Vec<Option<String>> = replies
-        .map(|v| redis::from_redis_value(&v))
-        .collect::<Result<_, _>>()?;
+        .map(redis::from_redis_value)
+        .collect::<Result<_, redis::ParsingError>>()
+        .map_err(redis::RedisError::from)?;
     let mut members: Vec<Member> = ids
         .iter()
         .enumerate()
@@ -156,7 +158,8 @@ pub async fn read(
             .arg(keys.user(tenant, &members[i].user))
             .arg(&[user_field::DOC, user_field::DELETED]);
     }
-    let users: Vec<(Option<String>, Option<String>)> = p.query_async(&mut r).await?;
+    let users: Vec<(Option<String>, Option<String>)> =
+        shared::redis_conn::query_pipe(&p, &mut r).await?;
     for (&i, (doc, deleted)) in unsure.iter().zip(users) {
         members[i].wants_active = wants_active(doc.as_deref(), deleted.as_deref());
     }
@@ -205,7 +208,7 @@ pub async fn deactivated(
     for (_, user) in &order {
         p.hget(keys.sync(tenant, user), sync_field::ACTIVE);
     }
-    let actives: Vec<Option<String>> = p.query_async(&mut r).await?;
+    let actives: Vec<Option<String>> = shared::redis_conn::query_pipe(&p, &mut r).await?;
     Ok(order
         .into_iter()
         .zip(actives)

@@ -364,7 +364,7 @@ impl GroupSyncStore {
         if let Some(class) = dead {
             p.hset(&key, field::DEAD, class);
         }
-        let _: () = p.query_async(&mut self.redis.clone()).await?;
+        let _: () = shared::redis_conn::query_pipe(&p, &mut self.redis.clone()).await?;
         Ok(())
     }
 }

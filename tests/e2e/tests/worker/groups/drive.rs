@@ -268,7 +268,7 @@ async fn write(
         let pairs: Vec<(&str, &str)> = after.iter().map(|(k, v)| (*k, *v)).collect();
         p.hset_multiple(keys.group_members(t, id), &pairs).ignore();
     }
-    let _: () = p.query_async(&mut r).await?;
+    let _: () = shared::redis_conn::query_pipe(&p, &mut r).await?;
     // The reverse index: this group leaves the users no longer in it and
     // joins the ones now in it.
     let mut users: Vec<&str> = before.iter().map(String::as_str).collect();
