@@ -165,6 +165,10 @@ pub struct CallRecord {
     pub status: u16,
     /// Milliseconds since the Unix epoch when the call was answered (or dropped).
     pub at_ms: u64,
+    /// Milliseconds since the Unix epoch when the call arrived, before any
+    /// latency fault: the client's own pace, whatever the answers took
+    /// (`tests/e2e/tests/worker/support.rs::assert_paced`).
+    pub received_ms: u64,
     /// `null`, or the fault that shaped the answer: `latency`, `error`, `drop`,
     /// `drop_after_commit`, `storm`, `revoked`.
     pub fault: Option<&'static str>,

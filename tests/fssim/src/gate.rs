@@ -179,6 +179,7 @@ pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -
         );
         return r;
     };
+    let received_ms = now_ms();
     let ctl = req.extensions().get::<ConnCtl>().cloned();
     let cost = credits(&rest, &query);
     let record = |acct: &mut Account, status: u16, fault: Option<&'static str>, credits: u32| {
@@ -188,6 +189,7 @@ pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -
             query: query.clone(),
             status,
             at_ms: now_ms(),
+            received_ms,
             fault,
             credits,
         });
