@@ -1,6 +1,7 @@
 //! The worker under Freshservice failures: a 30 % 5xx fault rate and a 429
 //! storm both converge with no duplicate requester and no dead letter, and
-//! a revoked API key pauses the tenant instead of dead-lettering.
+//! a revoked API key pauses the tenant instead of dead-lettering, until the
+//! new key is saved and the parked changes arrive.
 
 use super::support::*;
 use e2e::{okta_user, wait_for, Stack};
@@ -98,17 +99,30 @@ async fn rate_limit_storm_converges() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The account's API key is revoked in Freshservice (the account now
+/// accepts only a new key) while changes are queued: the tenant is marked
+/// `credentials_rejected` and its changes wait, none dead-lettered. Then
+/// the admin pastes the new key, as the settings page does
+/// (`TenantStore::set_api_key`, `ingress/src/web/settings.rs`): the tenant
+/// is active again and every parked change arrives, the last one winning.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_key_pauses_the_tenant_and_keeps_the_change() -> anyhow::Result<()> {
     let stack = Stack::start().await?;
-    set_faults(&stack, json!({"revoke_keys": true})).await?;
-    let id = scim_create(&stack, okta_user("revoked@example.com", "Rev", "Oked")).await?;
+    let new_key = format!("new-key-{}", uuid::Uuid::new_v4().simple());
+    e2e::logscan::remember_secret(&new_key);
+    sim_admin(&stack, "PUT", "/settings", json!({"api_keys": [new_key]})).await?;
     let r = redis().await?;
     let tenants = shared::tenant::TenantStore::new(
         r,
         shared::keys::Keys::new(stack.prefix.clone()),
         shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
     );
+    let mut users = Vec::new();
+    for i in 0..3 {
+        let email = format!("revoked{i}@example.com");
+        let id = scim_create(&stack, okta_user(&email, "Rev", "Oked")).await?;
+        users.push((id, email));
+    }
     let t = wait_for(
         "the tenant marked credentials_rejected",
         CONVERGE,
@@ -119,10 +133,38 @@ async fn revoked_key_pauses_the_tenant_and_keeps_the_change() -> anyhow::Result<
     )
     .await?;
     assert!(t.state_reason.unwrap_or_default().contains("401"));
-    // Not dead-lettered: the change waits for the tenant to be fixed.
+    // More changes while the tenant waits: each user renamed.
+    for (i, (id, email)) in users.iter().enumerate() {
+        scim_put(&stack, id, okta_user(email, &format!("Fixed{i}"), "Oked")).await?;
+    }
+    // Not dead-lettered: the changes wait for the tenant to be fixed.
     assert!(dead_letters(&stack).await?.is_empty());
-    let s = sync_status(&stack, &id).await?;
-    assert!(!s.contains_key("applied_version"));
+    for (id, email) in &users {
+        let s = sync_status(&stack, id).await?;
+        assert!(!s.contains_key("applied_version"), "{email} applied: {s:?}");
+        assert!(
+            only_requester(&stack, email).await?.is_none(),
+            "{email} arrived"
+        );
+    }
+
+    // The fix: the new key, as the settings form saves it.
+    tenants.set_api_key(&stack.tenant_id, &new_key).await?;
+    let t = tenants.get(&stack.tenant_id).await?.expect("tenant");
+    assert_eq!(t.state, shared::tenant::TenantState::Active);
+    for (i, (id, email)) in users.iter().enumerate() {
+        let s = wait_converged(&stack, id).await?;
+        let r = only_requester(&stack, email)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{email} never arrived after the key was fixed"))?;
+        assert_eq!(s["requester_id"], r["id"].as_u64().unwrap_or(0).to_string());
+        assert_eq!(
+            r["first_name"],
+            format!("Fixed{i}"),
+            "{email}: the last change won"
+        );
+    }
+    assert!(dead_letters(&stack).await?.is_empty());
     stack.stop().await;
     Ok(())
 }
