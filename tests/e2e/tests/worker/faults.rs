@@ -39,6 +39,13 @@ async fn assert_all_converged_once(
     Ok(())
 }
 
+/// 5xx before the simulator does any work, and connections dropped after a
+/// write committed (the answer lost, the requester created or updated):
+/// a bridge that simply retried a create whose answer it never saw would
+/// make a second requester. Every user ends with exactly one requester,
+/// holding its last change, and no dead letter. (The simulator refuses a
+/// second requester with the same email today; its switch to stop doing so,
+/// issue 13's first bullet, makes this test stricter still.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_xx_fault_rate_converges_without_duplicates() -> anyhow::Result<()> {
     let stack = Stack::start_with(e2e::StackOptions {
@@ -46,16 +53,47 @@ async fn five_xx_fault_rate_converges_without_duplicates() -> anyhow::Result<()>
         ..Default::default()
     })
     .await?;
-    set_faults(&stack, json!({"error_rate": 0.3})).await?;
+    set_faults(
+        &stack,
+        json!({"error_rate": 0.2, "drop_after_commit_rate": 0.5}),
+    )
+    .await?;
     let users = create_many(&stack, 20, "flaky").await?;
+    for (i, (id, email)) in users.iter().enumerate() {
+        scim_put(
+            &stack,
+            id,
+            okta_user(email, &format!("flaky{i}"), "Renamed"),
+        )
+        .await?;
+    }
     assert_all_converged_once(&stack, &users).await?;
-    let failed = stack
-        .sim_calls()
-        .await?
-        .into_iter()
+    for (_, email) in &users {
+        let r = only_requester(&stack, email).await?.expect("requester");
+        assert_eq!(r["last_name"], "Renamed", "{email}: the last change won");
+    }
+    let state = stack.sim_state().await?;
+    let all = state["requesters"].as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(all, users.len(), "one requester per user, none extra");
+    let calls = stack.sim_calls().await?;
+    let failed = calls
+        .iter()
         .filter(|c| c["status"].as_u64().unwrap_or(0) >= 500)
         .count();
     assert!(failed > 0, "the fault rate produced failures");
+    let lost_creates = calls
+        .iter()
+        .filter(|c| {
+            c["fault"] == "drop_after_commit"
+                && c["method"] == "POST"
+                && c["path"] == "/api/v2/requesters"
+        })
+        .count();
+    assert!(
+        lost_creates > 0,
+        "some create committed and lost its answer (else no duplicate could arise)"
+    );
+    println!("5xx: {failed} failed calls, {lost_creates} creates committed with the answer lost");
     assert!(dead_letters(&stack).await?.is_empty());
     stack.stop().await;
     Ok(())
