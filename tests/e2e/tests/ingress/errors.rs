@@ -165,6 +165,7 @@ async fn auth_and_tenant_isolation() -> anyhow::Result<()> {
         shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
     );
     let other = store.install("other-tenant", "k2").await?.bearer_token;
+    e2e::logscan::remember_secret(&other);
     let (st, body) = a
         .scim_as(&other, "GET", &format!("/Users/{id}"), None)
         .await?;

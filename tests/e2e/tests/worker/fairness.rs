@@ -103,6 +103,7 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
         shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
     );
     let b = store.install(&b_domain, "kb").await?;
+    e2e::logscan::remember_secret(&b.bearer_token);
     store.set_rate_limit(&b.tenant.id, 100_000).await?;
     let (st, _) = s
         .scim_as(
@@ -190,6 +191,7 @@ async fn a_hung_tenants_field_read_does_not_hold_up_another_cold_tenant() -> any
         shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
     );
     let b = store.install(&b_domain, "kb").await?;
+    e2e::logscan::remember_secret(&b.bearer_token);
     store.set_rate_limit(&b.tenant.id, 100_000).await?;
     let (st, _) = s
         .scim_as(
