@@ -170,7 +170,8 @@ pub struct CallRecord {
     /// (`tests/e2e/tests/worker/support.rs::assert_paced`).
     pub received_ms: u64,
     /// `null`, or the fault that shaped the answer: `latency`, `error`, `drop`,
-    /// `drop_after_commit`, `storm`, `revoked`.
+    /// `drop_after_commit`, `storm`, `revoked`, `client_gone` (the client closed the connection
+    /// before the answer: `status` 0, `at_ms` when the simulator noticed).
     pub fault: Option<&'static str>,
     /// Credits charged against the budget.
     pub credits: u32,
