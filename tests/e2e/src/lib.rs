@@ -389,7 +389,7 @@ impl Stack {
             .env("NO_COLOR", "1")
             .env(
                 "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,lapin=warn".into()),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| logscan::LOG_FILTER.into()),
             )
             .envs(extra_env)
             .stdin(Stdio::null())

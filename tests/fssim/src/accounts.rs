@@ -243,8 +243,13 @@ pub struct CallRecord {
     pub status: u16,
     /// Milliseconds since the Unix epoch when the call was answered (or dropped).
     pub at_ms: u64,
+    /// Milliseconds since the Unix epoch when the call arrived, before any
+    /// latency fault: the client's own pace, whatever the answers took
+    /// (`tests/e2e/tests/worker/support.rs::assert_paced`).
+    pub received_ms: u64,
     /// `null`, or the fault that shaped the answer: `latency`, `error`, `drop`,
-    /// `drop_after_commit`, `storm`, `revoked`.
+    /// `drop_after_commit`, `storm`, `revoked`, `client_gone` (the client closed the connection
+    /// before the answer: `status` 0, `at_ms` when the simulator noticed).
     pub fault: Option<&'static str>,
     /// Credits charged against the budget.
     pub credits: u32,

@@ -161,8 +161,29 @@ fn fault_response(status: u16) -> Response {
     }
 }
 
+/// Records a call whose client went away before it was answered (the
+/// server dropped the call's future: a killed worker's connection closing
+/// mid-call), as status 0 with the fault `client_gone`.
+struct GoneGuard {
+    account: Arc<Mutex<Account>>,
+    record: Option<CallRecord>,
+}
+
+impl Drop for GoneGuard {
+    fn drop(&mut self) {
+        let (Some(mut record), Ok(rt)) =
+            (self.record.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        record.at_ms = now_ms();
+        let account = self.account.clone();
+        rt.spawn(async move { account.lock().await.calls.push(record) });
+    }
+}
+
 /// The middleware itself (see the module doc for the order of checks).
-pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -> Response {
+pub async fn gate(State(state): State<SimState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     let method = req.method().clone();
@@ -179,6 +200,49 @@ pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -
         );
         return r;
     };
+    let received_ms = now_ms();
+    let mut gone = GoneGuard {
+        account: account.clone(),
+        record: Some(CallRecord {
+            method: method.to_string(),
+            path: rest.clone(),
+            query: query.clone(),
+            status: 0,
+            at_ms: received_ms,
+            received_ms,
+            fault: Some("client_gone"),
+            credits: 0,
+        }),
+    };
+    let resp = gate_account(
+        state,
+        req,
+        next,
+        account,
+        domain,
+        rest,
+        query,
+        method,
+        received_ms,
+    )
+    .await;
+    gone.record = None;
+    resp
+}
+
+/// [`gate`] once the account is known.
+#[allow(clippy::too_many_arguments)]
+async fn gate_account(
+    state: SimState,
+    mut req: Request,
+    next: Next,
+    account: Arc<Mutex<Account>>,
+    domain: String,
+    rest: String,
+    query: String,
+    method: Method,
+    received_ms: u64,
+) -> Response {
     let ctl = req.extensions().get::<ConnCtl>().cloned();
     let cost = credits(&rest, &query);
     let record = |acct: &mut Account, status: u16, fault: Option<&'static str>, credits: u32| {
@@ -188,6 +252,7 @@ pub async fn gate(State(state): State<SimState>, mut req: Request, next: Next) -
             query: query.clone(),
             status,
             at_ms: now_ms(),
+            received_ms,
             fault,
             credits,
         });

@@ -330,7 +330,9 @@ async fn rotating_the_master_key_keeps_every_tenant_working() -> anyhow::Result<
     let redis = shared::redis_conn::connect(&e2e::redis_url()).await?;
     let keys = shared::keys::Keys::new(stack.prefix.clone());
     let old = shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?;
-    let new = shared::crypto::MasterKey::parse(&shared::crypto::MasterKey::generate_base64())?;
+    let new_b64 = shared::crypto::MasterKey::generate_base64();
+    e2e::logscan::remember_secret(&new_b64);
+    let new = shared::crypto::MasterKey::parse(&new_b64)?;
     let store = shared::tenant::TenantStore::new(redis.clone(), keys.clone(), old);
     let report = store.rotate_master_key(&new).await?;
     assert_eq!(

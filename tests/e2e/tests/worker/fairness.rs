@@ -1,13 +1,21 @@
 //! `docs/architecture.md` §3, invariant 5: one tenant's backlog never holds up another tenant's
-//! changes. Tenant A has a few hundred changes queued against a slow
-//! Freshservice account; tenant B's single change must reach Freshservice
-//! while A's backlog is still being worked off, not after it. (Asserted as
-//! an ordering, not a time: the benchmark in BENCHMARKS.md gives the delay.)
+//! changes. Tenant A has a few hundred changes queued against a Freshservice
+//! account that stops answering (every call hangs for a minute) while they
+//! are being worked off; tenant B's single change must reach Freshservice
+//! before any of A's backlog does. (Asserted as an ordering that holds on a
+//! machine of any speed, not as a time: the benchmark in BENCHMARKS.md
+//! gives the delay.)
 
 use std::time::Duration;
 
 use e2e::{okta_user, wait_for, Stack, StackOptions};
 use serde_json::json;
+
+/// Requesters in the simulated account at `url` (its `/state`).
+async fn requesters(s: &Stack, url: &str) -> anyhow::Result<usize> {
+    let state: serde_json::Value = s.http.get(url).send().await?.json().await?;
+    Ok(state["requesters"].as_array().map(Vec::len).unwrap_or(0))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
@@ -20,14 +28,34 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
+    let a_state_url = format!("{}/_sim/accounts/{}/state", s.sim.base_url, s.domain);
 
-    // Tenant A: the stack's own, made slow (every call takes 100 ms).
+    // Tenant A, the stack's own: one change converged first, so the
+    // worker holds A's requester fields and A's consumer is running.
+    let (st, _) = s
+        .scim(
+            "POST",
+            "/Users",
+            Some(okta_user("a-first@a.example", "A", "A")),
+        )
+        .await?;
+    assert_eq!(st, 201);
+    s.add_worker().await?;
+    wait_for(
+        "tenant A's first requester",
+        Duration::from_secs(30),
+        || async { Ok((requesters(&s, &a_state_url).await? == 1).then_some(())) },
+    )
+    .await?;
+
+    // Then A's account hangs (each call answers after a minute, longer
+    // than this test) and a backlog is queued behind it.
     s.http
         .put(format!(
             "{}/_sim/accounts/{}/faults",
             s.sim.base_url, s.domain
         ))
-        .json(&json!({"latency_ms": 100}))
+        .json(&json!({"latency_ms": 60_000}))
         .send()
         .await?
         .error_for_status()?;
@@ -42,6 +70,24 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
             .await?;
         assert_eq!(st, 201);
     }
+    // A's backlog is being worked: some of its changes hold a lease, their
+    // calls hanging in the simulator.
+    let r = redis::Client::open(e2e::redis_url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let lease = shared::keys::Keys::new(s.prefix.clone()).lease(&s.tenant_id, "*");
+    wait_for(
+        "tenant A's backlog to be in flight",
+        Duration::from_secs(30),
+        || {
+            let (mut r, lease) = (r.clone(), lease.clone());
+            async move {
+                let held: Vec<String> = redis::cmd("KEYS").arg(&lease).query_async(&mut r).await?;
+                Ok((!held.is_empty()).then_some(()))
+            }
+        },
+    )
+    .await?;
 
     // Tenant B: a second Freshservice account and tenant on the same stack.
     let b_domain = format!("{}b", s.domain);
@@ -57,6 +103,7 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
         shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
     );
     let b = store.install(&b_domain, "kb").await?;
+    e2e::logscan::remember_secret(&b.bearer_token);
     store.set_rate_limit(&b.tenant.id, 100_000).await?;
     let (st, _) = s
         .scim_as(
@@ -67,25 +114,19 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(st, 201);
-
-    // Only now does a worker start: A's backlog is queued ahead of B's change.
-    s.add_worker().await?;
     let b_state_url = format!("{}/_sim/accounts/{}/state", s.sim.base_url, b_domain);
-    wait_for("tenant B's requester", Duration::from_secs(60), || async {
-        let state: serde_json::Value = s.http.get(&b_state_url).send().await?.json().await?;
-        Ok(state["requesters"]
-            .as_array()
-            .filter(|r| !r.is_empty())
-            .map(|_| ()))
+    wait_for("tenant B's requester", Duration::from_secs(45), || async {
+        Ok((requesters(&s, &b_state_url).await? == 1).then_some(()))
     })
     .await?;
-    let a_done = s.sim_state().await?["requesters"]
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or(0);
-    assert!(
-        a_done < backlog / 2,
-        "B waited behind A's backlog: {a_done} of A's {backlog} were done first"
+    // None of A's backlog can have arrived (its calls hang for a minute):
+    // B did not wait behind it, whatever the machine's speed.
+    let a_done = requesters(&s, &a_state_url).await?;
+    assert_eq!(
+        a_done,
+        1,
+        "B waited behind A's backlog: {} of A's {backlog} were done first",
+        a_done.saturating_sub(1)
     );
     Ok(())
 }
@@ -150,6 +191,7 @@ async fn a_hung_tenants_field_read_does_not_hold_up_another_cold_tenant() -> any
         shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
     );
     let b = store.install(&b_domain, "kb").await?;
+    e2e::logscan::remember_secret(&b.bearer_token);
     store.set_rate_limit(&b.tenant.id, 100_000).await?;
     let (st, _) = s
         .scim_as(

@@ -288,3 +288,61 @@ pub fn full_user(email: &str, given: &str, family: &str, title: &str) -> Value {
     u["timezone"] = json!("America/Los_Angeles");
     u
 }
+
+/// How late a call the bridge's budget granted may reach the simulator
+/// (building the request, the loopback hop, a loaded machine's scheduling)
+/// and still count as on time in [`assert_paced`]. Calls granted up to this
+/// long before a window may arrive inside it.
+pub const ARRIVAL_SLACK: Duration = Duration::from_millis(500);
+
+/// Milliseconds since the Unix epoch (the simulator's call-log clock).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Checks the bridge's own pace in the simulator's call log, counting every
+/// call that arrived at or after `since_ms` (refused ones too, so the
+/// simulator's own limit cannot keep the count down on the bridge's
+/// behalf). The tenant's budget of `limit` per `window` is a GCRA in
+/// `shared/src/freshservice/budget.rs` ([`shared::freshservice::Sizing`]):
+/// any span of `L` holds at most `L / interval + burst` grants, plus one a
+/// span's two edges can both catch. Calls arriving in a window `[t, t +
+/// window)` were granted in `[t - ARRIVAL_SLACK, t + window)`, so no window
+/// may hold more than `(window + ARRIVAL_SLACK) / interval + burst + 1`.
+/// Returns (calls counted, the worst window, that bound).
+pub fn assert_paced(
+    calls: &[Value],
+    since_ms: u64,
+    limit: u32,
+    window: Duration,
+) -> (usize, usize, usize) {
+    let s = shared::freshservice::Sizing::new(limit, window);
+    let bound = ((window + ARRIVAL_SLACK).as_micros() / s.interval.as_micros().max(1)) as usize
+        + s.burst as usize
+        + 1;
+    let mut at: Vec<u64> = calls
+        .iter()
+        .filter_map(|c| c["received_ms"].as_u64())
+        .filter(|t| *t >= since_ms)
+        .collect();
+    at.sort_unstable();
+    let window_ms = window.as_millis() as u64;
+    let (mut worst, mut j) = (0, 0);
+    for i in 0..at.len() {
+        while j < at.len() && at[j] < at[i] + window_ms {
+            j += 1;
+        }
+        worst = worst.max(j - i);
+    }
+    assert!(
+        worst <= bound,
+        "the bridge sent {worst} calls in one {window_ms} ms window; its budget of {limit} \
+         (GCRA interval {:?}, burst {}) allows at most {bound}",
+        s.interval,
+        s.burst
+    );
+    (at.len(), worst, bound)
+}
