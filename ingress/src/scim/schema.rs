@@ -542,7 +542,12 @@ pub fn split_urn(
     let mut urns: Vec<&'static str> = vec![resource.core_urn()];
     urns.extend(resource.extensions().iter().map(|(u, _)| *u));
     for urn in urns {
-        if text.len() >= urn.len() && text[..urn.len()].eq_ignore_ascii_case(urn) {
+        // `get`, not `[..]`: a multi-byte character may straddle the
+        // URN's length (found by fuzzing, fuzz/corpus/filter/).
+        if text
+            .get(..urn.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(urn))
+        {
             if text.len() == urn.len() {
                 return Ok((Some(urn), None));
             }

@@ -708,3 +708,29 @@ fn entra_tutorial_example_5_manager_update() {
         "under the extension, not top-level"
     );
 }
+
+/// Regression (found by `fuzz/`, target `filter`): a path whose URN prefix
+/// ends inside a multi-byte character panicked on a byte slice in
+/// `schema::split_urn`; it is an unknown URN, a 400.
+#[test]
+fn path_with_multibyte_char_across_the_urn_end_is_refused() {
+    let text = format!(
+        "{}Us \u{C88E}",
+        &ENTERPRISE_USER_SCHEMA[..ENTERPRISE_USER_SCHEMA.len() - 4]
+    );
+    assert!(
+        text.get(..ENTERPRISE_USER_SCHEMA.len()).is_none(),
+        "the case needs a straddling char"
+    );
+    let e = path::parse(&text).unwrap_err();
+    assert_eq!(e.status, 400, "{}", e.detail);
+    let mut doc = stored();
+    let e = apply(
+        &mut doc,
+        &ops(json!([{"op": "add", "path": text, "value": "x"}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.status, 400, "{}", e.detail);
+    let e = apply(&mut doc, &ops(json!([{"op": "add", "value": {text: "x"}}]))).unwrap_err();
+    assert_eq!(e.status, 400, "{}", e.detail);
+}
