@@ -3,6 +3,7 @@
 //! limit and its headers, HTTP Basic auth with API keys, admin rights, the `Accept`
 //! header, and the call log.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -164,13 +165,19 @@ fn fault_response(status: u16) -> Response {
 /// Records a call whose client went away before it was answered (the
 /// server dropped the call's future: a killed worker's connection closing
 /// mid-call), as status 0 with the fault `client_gone`.
+/// A call the gate already recorded (a fault that drops the connection
+/// after its own record, e.g. `drop_after_commit`) is not recorded again.
 struct GoneGuard {
     account: Arc<Mutex<Account>>,
     record: Option<CallRecord>,
+    recorded: Arc<AtomicBool>,
 }
 
 impl Drop for GoneGuard {
     fn drop(&mut self) {
+        if self.recorded.load(Ordering::SeqCst) {
+            return;
+        }
         let (Some(mut record), Ok(rt)) =
             (self.record.take(), tokio::runtime::Handle::try_current())
         else {
@@ -201,7 +208,9 @@ pub async fn gate(State(state): State<SimState>, req: Request, next: Next) -> Re
         return r;
     };
     let received_ms = now_ms();
+    let recorded = Arc::new(AtomicBool::new(false));
     let mut gone = GoneGuard {
+        recorded: recorded.clone(),
         account: account.clone(),
         record: Some(CallRecord {
             method: method.to_string(),
@@ -224,6 +233,7 @@ pub async fn gate(State(state): State<SimState>, req: Request, next: Next) -> Re
         query,
         method,
         received_ms,
+        recorded,
     )
     .await;
     gone.record = None;
@@ -242,10 +252,12 @@ async fn gate_account(
     query: String,
     method: Method,
     received_ms: u64,
+    recorded: Arc<AtomicBool>,
 ) -> Response {
     let ctl = req.extensions().get::<ConnCtl>().cloned();
     let cost = credits(&rest, &query);
     let record = |acct: &mut Account, status: u16, fault: Option<&'static str>, credits: u32| {
+        recorded.store(true, Ordering::SeqCst);
         acct.calls.push(CallRecord {
             method: method.to_string(),
             path: rest.clone(),
