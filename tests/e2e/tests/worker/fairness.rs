@@ -17,6 +17,57 @@ async fn requesters(s: &Stack, url: &str) -> anyhow::Result<usize> {
     Ok(state["requesters"].as_array().map(Vec::len).unwrap_or(0))
 }
 
+/// Waits until a worker holds a lease on one of tenant A's users: A's
+/// work is in flight.
+async fn wait_a_in_flight(s: &Stack, what: &str, within: Duration) -> anyhow::Result<()> {
+    let r = redis::Client::open(e2e::redis_url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let lease = shared::keys::Keys::new(s.prefix.clone()).lease(&s.tenant_id, "*");
+    wait_for(what, within, || {
+        let (mut r, lease) = (r.clone(), lease.clone());
+        async move {
+            let held: Vec<String> = redis::cmd("KEYS").arg(&lease).query_async(&mut r).await?;
+            Ok((!held.is_empty()).then_some(()))
+        }
+    })
+    .await
+}
+
+/// Tenant B: a second Freshservice account (a budget nothing reaches)
+/// and tenant on the same stack, and one user created in it. Returns the
+/// URL of B's account state in the simulator.
+async fn tenant_b_creates_one(s: &Stack) -> anyhow::Result<String> {
+    let b_domain = format!("{}b", s.domain);
+    s.http
+        .post(format!("{}/_sim/accounts", s.sim.base_url))
+        .json(&json!({"domain": b_domain, "api_keys": ["kb"], "rate_limit_per_min": 100000}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let store = shared::tenant::TenantStore::new(
+        shared::redis_conn::connect(&e2e::redis_url()).await?,
+        shared::keys::Keys::new(s.prefix.clone()),
+        shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
+    );
+    let b = store.install(&b_domain, "kb").await?;
+    e2e::logscan::remember_secret(&b.bearer_token);
+    store.set_rate_limit(&b.tenant.id, 100_000).await?;
+    let (st, _) = s
+        .scim_as(
+            &b.bearer_token,
+            "POST",
+            "/Users",
+            Some(okta_user("b@b.example", "B", "B")),
+        )
+        .await?;
+    assert_eq!(st, 201);
+    Ok(format!(
+        "{}/_sim/accounts/{}/state",
+        s.sim.base_url, b_domain
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
     let mut worker_env = std::collections::HashMap::new();
@@ -72,49 +123,15 @@ async fn one_tenants_backlog_does_not_hold_up_another() -> anyhow::Result<()> {
     }
     // A's backlog is being worked: some of its changes hold a lease, their
     // calls hanging in the simulator.
-    let r = redis::Client::open(e2e::redis_url())?
-        .get_multiplexed_async_connection()
-        .await?;
-    let lease = shared::keys::Keys::new(s.prefix.clone()).lease(&s.tenant_id, "*");
-    wait_for(
+    wait_a_in_flight(
+        &s,
         "tenant A's backlog to be in flight",
         Duration::from_secs(30),
-        || {
-            let (mut r, lease) = (r.clone(), lease.clone());
-            async move {
-                let held: Vec<String> = redis::cmd("KEYS").arg(&lease).query_async(&mut r).await?;
-                Ok((!held.is_empty()).then_some(()))
-            }
-        },
     )
     .await?;
 
     // Tenant B: a second Freshservice account and tenant on the same stack.
-    let b_domain = format!("{}b", s.domain);
-    s.http
-        .post(format!("{}/_sim/accounts", s.sim.base_url))
-        .json(&json!({"domain": b_domain, "api_keys": ["kb"], "rate_limit_per_min": 100000}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let store = shared::tenant::TenantStore::new(
-        shared::redis_conn::connect(&e2e::redis_url()).await?,
-        shared::keys::Keys::new(s.prefix.clone()),
-        shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
-    );
-    let b = store.install(&b_domain, "kb").await?;
-    e2e::logscan::remember_secret(&b.bearer_token);
-    store.set_rate_limit(&b.tenant.id, 100_000).await?;
-    let (st, _) = s
-        .scim_as(
-            &b.bearer_token,
-            "POST",
-            "/Users",
-            Some(okta_user("b@b.example", "B", "B")),
-        )
-        .await?;
-    assert_eq!(st, 201);
-    let b_state_url = format!("{}/_sim/accounts/{}/state", s.sim.base_url, b_domain);
+    let b_state_url = tenant_b_creates_one(&s).await?;
     wait_for("tenant B's requester", Duration::from_secs(45), || async {
         Ok((requesters(&s, &b_state_url).await? == 1).then_some(()))
     })
@@ -161,48 +178,14 @@ async fn a_hung_tenants_field_read_does_not_hold_up_another_cold_tenant() -> any
     s.add_worker().await?;
     // A's change is being converged (its lease is taken just before the
     // field read, which then hangs for 30 s).
-    let r = redis::Client::open(e2e::redis_url())?
-        .get_multiplexed_async_connection()
-        .await?;
-    let lease = shared::keys::Keys::new(s.prefix.clone()).lease(&s.tenant_id, "*");
-    wait_for(
+    wait_a_in_flight(
+        &s,
         "tenant A's change to be in flight",
         Duration::from_secs(10),
-        || {
-            let (mut r, lease) = (r.clone(), lease.clone());
-            async move {
-                let held: Vec<String> = redis::cmd("KEYS").arg(&lease).query_async(&mut r).await?;
-                Ok((!held.is_empty()).then_some(()))
-            }
-        },
     )
     .await?;
 
-    let b_domain = format!("{}b", s.domain);
-    s.http
-        .post(format!("{}/_sim/accounts", s.sim.base_url))
-        .json(&json!({"domain": b_domain, "api_keys": ["kb"], "rate_limit_per_min": 100000}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let store = shared::tenant::TenantStore::new(
-        shared::redis_conn::connect(&e2e::redis_url()).await?,
-        shared::keys::Keys::new(s.prefix.clone()),
-        shared::crypto::MasterKey::parse(e2e::TEST_MASTER_KEY)?,
-    );
-    let b = store.install(&b_domain, "kb").await?;
-    e2e::logscan::remember_secret(&b.bearer_token);
-    store.set_rate_limit(&b.tenant.id, 100_000).await?;
-    let (st, _) = s
-        .scim_as(
-            &b.bearer_token,
-            "POST",
-            "/Users",
-            Some(okta_user("b@b.example", "B", "B")),
-        )
-        .await?;
-    assert_eq!(st, 201);
-    let b_state_url = format!("{}/_sim/accounts/{}/state", s.sim.base_url, b_domain);
+    let b_state_url = tenant_b_creates_one(&s).await?;
     // The worker finds the new tenant on its next scan (each second); well
     // under A's 30 s.
     wait_for("tenant B's requester", Duration::from_secs(10), || async {
